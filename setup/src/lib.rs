@@ -1,0 +1,31 @@
+//! Topologies for vethbench: network namespaces, veth pairs, addresses, link knobs and sysctls,
+//! built through netlink and torn down by a guard — also after a crash, through [`cleanup`].
+//!
+//! Every name carries a [`RunId`] (`vb-<id>-a` for namespaces, `vb<id>a` for links), so leftovers
+//! of a killed run can be found, and nothing that is not ours is ever touched.
+
+mod error;
+mod ethtool;
+mod names;
+mod napi;
+mod netlink;
+pub mod netns;
+mod plan;
+mod spec;
+mod state;
+mod sysctl;
+mod teardown;
+mod topology;
+mod verify;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::SetupError;
+pub use names::{RunId, Side, MAX_ID_LEN};
+pub use plan::{Addressing, ADDRESSING};
+pub use spec::{SysctlSpec, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
+pub use state::RunRecord;
+pub use teardown::{cleanup, down, Cleanup, Removed, Skipped};
+pub use topology::{Endpoint, Topology, TopologyInfo};
+pub use verify::{udp_round_trip, RoundTrip};

@@ -1,0 +1,72 @@
+//! Threaded NAPI. The only knob is /sys/class/net/<dev>/threaded, and sysfs shows the devices of the
+//! namespace it was mounted in — so a disposable thread takes a private mount namespace and mounts a
+//! fresh sysfs there (what `ip netns exec` does), without touching the host's mounts.
+
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+
+use crate::netns::on_thread;
+use crate::SetupError;
+
+/// Runs `f` with a sysfs of the calling thread's network namespace mounted at /sys.
+fn with_own_sysfs<T: Send>(
+    f: impl FnOnce() -> Result<T, SetupError> + Send,
+) -> Result<T, SetupError> {
+    // A new thread inherits the caller's network namespace; its mount namespace dies with it.
+    on_thread(|| {
+        unshare(CloneFlags::CLONE_NEWNS)
+            .map_err(|e| SetupError::sys("unshare a mount namespace", e))?;
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
+            None::<&str>,
+        )
+        .map_err(|e| SetupError::sys("make / a slave mount in a private mount namespace", e))?;
+        mount(
+            Some("sysfs"),
+            "/sys",
+            Some("sysfs"),
+            MsFlags::empty(),
+            None::<&str>,
+        )
+        .map_err(|e| SetupError::sys("mount sysfs for the namespace", e))?;
+        f()
+    })
+}
+
+fn knob(dev: &str) -> String {
+    format!("/sys/class/net/{dev}/threaded")
+}
+
+/// Whether `dev` (in the calling thread's namespace) runs its NAPI in a kernel thread.
+pub fn threaded(dev: &str) -> Result<bool, SetupError> {
+    with_own_sysfs(|| read_knob(dev))
+}
+
+fn read_knob(dev: &str) -> Result<bool, SetupError> {
+    let p = knob(dev);
+    let v = std::fs::read_to_string(&p).map_err(|e| SetupError::io(&p, e))?;
+    Ok(v.trim() != "0")
+}
+
+/// Turns threaded NAPI of `dev` on or off. The kernel refuses (EIO) while the device has no NAPI
+/// instance: veth has one only when up with GRO on or an XDP program attached.
+pub fn set_threaded(dev: &str, on: bool) -> Result<(), SetupError> {
+    with_own_sysfs(|| {
+        if read_knob(dev)? == on {
+            return Ok(());
+        }
+        let p = knob(dev);
+        std::fs::write(&p, if on { "1" } else { "0" }).map_err(|e| match e.raw_os_error() {
+            Some(libc::EIO) | Some(libc::EOPNOTSUPP) => SetupError::NotApplied {
+                what: "threaded NAPI",
+                interface: dev.to_string(),
+                wanted: if on { "on" } else { "off" }.into(),
+                actual: "refused: the device has no NAPI (needs GRO on or XDP attached)".into(),
+            },
+            _ => SetupError::io(&p, e),
+        })
+    })
+}

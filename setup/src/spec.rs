@@ -1,0 +1,161 @@
+//! What to build: the validated description of a topology. Validation happens here, before anything
+//! touches the kernel, and every error names the command-line flag it comes from.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{RunId, SetupError};
+
+/// Most rx/tx queues a veth end may get here.
+pub const MAX_QUEUES: u32 = 64;
+/// Smallest MTU the kernel accepts on an Ethernet device (IPv4 minimum).
+pub const MIN_MTU: u32 = 68;
+/// Largest veth MTU.
+pub const MAX_MTU: u32 = 65535;
+
+/// Per-namespace sysctls set on both sides (the knobs of the classic veth experiments).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SysctlSpec {
+    /// `net.ipv4.conf.{all,<veth>}.rp_filter`: 0 off, 1 strict, 2 loose (`--rp-filter`).
+    pub rp_filter: u8,
+    /// `net.ipv4.conf.{all,<veth>}.accept_local`: accept packets with a local source address.
+    pub accept_local: bool,
+    /// `net.ipv4.conf.{all,<veth>}.forwarding` and `net.ipv6.conf.all.forwarding`.
+    pub forwarding: bool,
+    /// `net.ipv4.conf.<veth>.proxy_arp`.
+    pub proxy_arp: bool,
+}
+
+impl Default for SysctlSpec {
+    fn default() -> Self {
+        SysctlSpec {
+            rp_filter: 0,
+            accept_local: false,
+            forwarding: false,
+            proxy_arp: false,
+        }
+    }
+}
+
+/// A pair topology: namespace A ↔ veth ↔ namespace B.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopologySpec {
+    /// The run id every name carries (`--id`).
+    pub id: RunId,
+    /// rx and tx queues of each veth end (`--queues`, 1..=64).
+    pub queues: u32,
+    /// MTU of both ends (`--mtu`, 68..=65535; below 1280 the pair is IPv4-only).
+    pub mtu: u32,
+    /// Generic receive offload on both ends (`--gro`); `None` keeps the kernel default.
+    pub gro: Option<bool>,
+    /// Transmit checksum offload on both ends (`--tx-checksum`); `None` keeps the kernel default.
+    /// Off makes the kernel finish L4 checksums before frames cross the veth.
+    pub tx_checksum: Option<bool>,
+    /// Threaded NAPI on both ends (`--threaded`); needs NAPI, i.e. `--gro on` (or XDP attached).
+    pub threaded_napi: Option<bool>,
+    /// Sysctls set in both namespaces.
+    pub sysctls: SysctlSpec,
+}
+
+impl TopologySpec {
+    /// The defaults: one queue, MTU 1500, kernel defaults for offloads, sysctls as in [`SysctlSpec`].
+    pub fn new(id: RunId) -> Self {
+        TopologySpec {
+            id,
+            queues: 1,
+            mtu: 1500,
+            gro: None,
+            tx_checksum: None,
+            threaded_napi: None,
+            sysctls: SysctlSpec::default(),
+        }
+    }
+
+    /// Checks every field; the error names the flag and the allowed range.
+    pub fn validate(&self) -> Result<(), SetupError> {
+        let bad = |flag, value: &dyn std::fmt::Display, reason: String| SetupError::InvalidInput {
+            flag,
+            value: value.to_string(),
+            reason,
+        };
+        if !(1..=MAX_QUEUES).contains(&self.queues) {
+            return Err(bad(
+                "--queues",
+                &self.queues,
+                format!("out of range, allowed 1..={MAX_QUEUES}"),
+            ));
+        }
+        if !(MIN_MTU..=MAX_MTU).contains(&self.mtu) {
+            return Err(bad(
+                "--mtu",
+                &self.mtu,
+                format!("out of range, allowed {MIN_MTU}..={MAX_MTU}"),
+            ));
+        }
+        if self.sysctls.rp_filter > 2 {
+            return Err(bad(
+                "--rp-filter",
+                &self.sysctls.rp_filter,
+                "allowed 0 (off), 1 (strict), 2 (loose)".into(),
+            ));
+        }
+        if self.threaded_napi == Some(true) && self.gro != Some(true) {
+            return Err(bad(
+                "--threaded",
+                &"on",
+                "veth has NAPI only with GRO on or XDP attached: add `--gro on`".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> TopologySpec {
+        TopologySpec::new(RunId::new("t").unwrap())
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        spec().validate().unwrap();
+    }
+
+    #[test]
+    fn out_of_range_values_name_flag_and_range() {
+        let cases: Vec<(fn(&mut TopologySpec), &str, &str)> = vec![
+            (|s| s.queues = 0, "--queues 0", "1..=64"),
+            (|s| s.queues = 65, "--queues 65", "1..=64"),
+            (|s| s.mtu = 67, "--mtu 67", "68..=65535"),
+            (|s| s.mtu = 65536, "--mtu 65536", "68..=65535"),
+            (|s| s.sysctls.rp_filter = 3, "--rp-filter 3", "2 (loose)"),
+            (
+                |s| s.threaded_napi = Some(true),
+                "--threaded on",
+                "--gro on",
+            ),
+        ];
+        for (mutate, flag, range) in cases {
+            let mut s = spec();
+            mutate(&mut s);
+            let msg = s.validate().unwrap_err().to_string();
+            assert!(msg.starts_with(flag), "{msg}");
+            assert!(msg.contains(range), "{msg}");
+        }
+    }
+
+    #[test]
+    fn edges_of_ranges_are_accepted() {
+        for (q, mtu) in [(1, 68), (64, 65535)] {
+            let mut s = spec();
+            s.queues = q;
+            s.mtu = mtu;
+            s.validate().unwrap();
+        }
+        let mut s = spec();
+        s.gro = Some(true);
+        s.threaded_napi = Some(true);
+        s.validate().unwrap();
+    }
+}

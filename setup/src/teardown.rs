@@ -1,0 +1,162 @@
+//! Removing topologies: one run by id (`down`, the guard), or every leftover of ours (`cleanup`).
+//! "Ours" means named by the scheme in [`crate::RunId`]; nothing else is ever touched.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::{netlink, netns, RunId, RunRecord, SetupError};
+
+/// What was removed for one run id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Removed {
+    /// The run id.
+    pub id: Option<RunId>,
+    /// Namespaces removed.
+    pub namespaces: Vec<String>,
+    /// Links deleted (before their namespaces went).
+    pub links: Vec<String>,
+}
+
+/// A topology `cleanup` left alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// The run id.
+    pub id: RunId,
+    /// The live process that owns it.
+    pub pid: u32,
+}
+
+/// Result of `cleanup`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Cleanup {
+    /// Runs removed.
+    pub removed: Vec<Removed>,
+    /// Links of ours found in the caller's namespace and deleted.
+    pub stray_links: Vec<String>,
+    /// Runs whose owner is alive, left alone.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Our namespaces on the host, grouped by run id.
+fn our_namespaces() -> Result<BTreeMap<RunId, Vec<String>>, SetupError> {
+    let mut by_id: BTreeMap<RunId, Vec<String>> = BTreeMap::new();
+    for name in netns::list()? {
+        if let Some((id, _)) = RunId::parse_namespace(&name) {
+            by_id.entry(id).or_default().push(name);
+        }
+    }
+    Ok(by_id)
+}
+
+/// Deletes the links of run `id` found in the calling thread's namespace.
+fn delete_links_here(id: &RunId) -> Result<Vec<String>, SetupError> {
+    netlink::block_on(async {
+        let handle = netlink::connect()?;
+        let mut deleted = Vec::new();
+        for link in netlink::links(&handle).await? {
+            let state = netlink::link_state(&link);
+            if RunId::parse_link(&state.name).is_some_and(|(owner, _)| &owner == id) {
+                match netlink::delete_link(&handle, state.index, &state.name).await {
+                    Ok(()) => deleted.push(state.name),
+                    // The peer of a veth we just deleted goes with it.
+                    Err(SetupError::Netlink { .. }) if !still_there(&handle, &state.name).await => {
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(deleted)
+    })
+}
+
+async fn still_there(handle: &rtnetlink::Handle, name: &str) -> bool {
+    !matches!(netlink::link_by_name(handle, name).await, Ok(None))
+}
+
+/// Removes everything of run `id`: its links (so they are gone at once, not when the kernel gets
+/// round to freeing the namespace), its namespaces, its record.
+pub(crate) fn remove_run(id: &RunId) -> Result<Removed, SetupError> {
+    let namespaces = our_namespaces()?.remove(id).unwrap_or_default();
+    let mut removed = Removed {
+        id: Some(id.clone()),
+        ..Removed::default()
+    };
+    let mut first_error = None;
+    for ns in namespaces {
+        match netns::run_in(&ns, || delete_links_here(id)) {
+            Ok(links) => removed.links.extend(links),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+        // Remove the namespace even if its links could not be deleted: the kernel then destroys them.
+        match netns::delete(&ns) {
+            Ok(true) => removed.namespaces.push(ns),
+            Ok(false) => {}
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    RunRecord::remove(id)?;
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(removed),
+    }
+}
+
+/// `vethbench down`: removes the topology of one run id; an error if there is none.
+pub fn down(id: &RunId) -> Result<Removed, SetupError> {
+    let exists = our_namespaces()?.contains_key(id);
+    if !exists && RunRecord::load(id).is_none() {
+        return Err(SetupError::NotFound(id.to_string()));
+    }
+    remove_run(id)
+}
+
+/// `vethbench cleanup`: removes every leftover of ours — namespaces named by our scheme whose owner
+/// is not running (all of them with `force`), stray links of ours in the caller's namespace, and
+/// records without namespaces.
+pub fn cleanup(force: bool) -> Result<Cleanup, SetupError> {
+    let mut report = Cleanup::default();
+    let mut ids: Vec<RunId> = our_namespaces()?.into_keys().collect();
+    ids.extend(RunRecord::ids());
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        if let Some(record) =
+            RunRecord::load(&id).filter(|r| !force && r.owner_alive() && !r.detached)
+        {
+            report.skipped.push(Skipped {
+                id,
+                pid: record.pid,
+            });
+            continue;
+        }
+        let removed = remove_run(&id)?;
+        if !removed.namespaces.is_empty() || !removed.links.is_empty() {
+            report.removed.push(removed);
+        }
+    }
+    report.stray_links = netns::on_thread(|| {
+        netlink::block_on(async {
+            let handle = netlink::connect()?;
+            let mut deleted = Vec::new();
+            for link in netlink::links(&handle).await? {
+                let s = netlink::link_state(&link);
+                // Only veths named by our scheme: we never create links in the caller's namespace,
+                // but a crash between creating and moving one could leave it here.
+                if RunId::parse_link(&s.name).is_some() && s.kind.as_deref() == Some("veth") {
+                    match netlink::delete_link(&handle, s.index, &s.name).await {
+                        Ok(()) => deleted.push(s.name),
+                        Err(_) if !still_there(&handle, &s.name).await => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Ok(deleted)
+        })
+    })?;
+    Ok(report)
+}

@@ -1,0 +1,398 @@
+//! The pair topology: namespace A ↔ veth ↔ namespace B. [`Topology::create`] builds it, reads every
+//! setting back from the kernel into a [`TopologyInfo`], and returns a guard that tears it all down
+//! on drop — also while a panic unwinds, and also when creation fails halfway.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::netlink::{self, VethEnd};
+use crate::netns::{self, NetnsFile};
+use crate::plan::{format_mac, IPV6_MIN_MTU};
+use crate::{
+    ethtool, napi, sysctl, teardown, RunId, RunRecord, SetupError, Side, TopologySpec, ADDRESSING,
+};
+
+/// A MAC address, written `02:76:62:00:00:0a`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Mac(pub [u8; 6]);
+
+impl fmt::Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_mac(&self.0))
+    }
+}
+
+impl From<Mac> for String {
+    fn from(m: Mac) -> String {
+        m.to_string()
+    }
+}
+
+impl TryFrom<String> for Mac {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let parts: Vec<u8> = s
+            .split(':')
+            .map(|p| u8::from_str_radix(p, 16))
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("not a MAC address: {s}"))?;
+        <[u8; 6]>::try_from(parts)
+            .map(Mac)
+            .map_err(|_| format!("not a MAC address: {s}"))
+    }
+}
+
+/// One end of the pair as the kernel reports it after setup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Which end.
+    pub side: Side,
+    /// Namespace the end lives in (`vb-<id>-a`).
+    pub namespace: String,
+    /// Interface name (`vb<id>a`).
+    pub interface: String,
+    /// Interface index inside its namespace.
+    pub ifindex: u32,
+    /// MAC address.
+    pub mac: Mac,
+    /// IPv4 address.
+    pub ipv4: Ipv4Addr,
+    /// IPv4 prefix length.
+    pub ipv4_prefix: u8,
+    /// IPv6 address; `None` when the MTU is below 1280.
+    pub ipv6: Option<Ipv6Addr>,
+    /// IPv6 prefix length.
+    pub ipv6_prefix: u8,
+    /// MTU.
+    pub mtu: u32,
+    /// Number of rx queues.
+    pub rx_queues: u32,
+    /// Number of tx queues.
+    pub tx_queues: u32,
+    /// Generic receive offload (`ethtool -k`: rx-gro).
+    pub gro: bool,
+    /// Transmit checksum offload (`ethtool -k`: tx-checksum-ip-generic).
+    pub tx_checksum: bool,
+    /// Threaded NAPI (/sys/class/net/<dev>/threaded).
+    pub threaded_napi: bool,
+    /// The sysctls of this namespace as read back, key → value.
+    pub sysctls: BTreeMap<String, String>,
+}
+
+/// What was built, read back from the kernel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopologyInfo {
+    /// The spec it was built from.
+    pub spec: TopologySpec,
+    /// Side A, then side B.
+    pub endpoints: [Endpoint; 2],
+}
+
+impl TopologyInfo {
+    /// One end.
+    pub fn endpoint(&self, side: Side) -> &Endpoint {
+        &self.endpoints[side.index()]
+    }
+}
+
+#[cfg(feature = "testing")]
+use crate::testing::fail_point;
+#[cfg(not(feature = "testing"))]
+fn fail_point(_: &'static str) -> Result<(), SetupError> {
+    Ok(())
+}
+
+/// Tears down whatever of a run exists while armed.
+struct Guard {
+    id: RunId,
+    armed: bool,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if self.armed {
+            if let Err(e) = teardown::remove_run(&self.id) {
+                eprintln!(
+                    "vethbench: tearing down run {}: {e} (run `vethbench cleanup`)",
+                    self.id
+                );
+            }
+        }
+    }
+}
+
+/// A live pair topology; dropping it removes it.
+pub struct Topology {
+    info: TopologyInfo,
+    guard: Guard,
+}
+
+impl Topology {
+    /// Builds the pair topology. Validates the spec and checks the id is free before creating
+    /// anything; on any later failure everything created so far is removed.
+    pub fn create(spec: &TopologySpec) -> Result<Topology, SetupError> {
+        spec.validate()?;
+        let id = &spec.id;
+        let namespaces: Vec<String> = Side::BOTH.iter().map(|&s| id.namespace(s)).collect();
+        check_id_free(id, &namespaces)?;
+        RunRecord::for_this_process(id, namespaces.clone()).save()?;
+        // From here on the guard owns everything named after `id`.
+        let guard = Guard {
+            id: id.clone(),
+            armed: true,
+        };
+        for ns in &namespaces {
+            netns::create(ns)?;
+        }
+        fail_point("namespaces")?;
+        create_pair(spec)?;
+        fail_point("veth")?;
+        let endpoints = std::thread::scope(|s| {
+            let workers = Side::BOTH.map(|side| s.spawn(move || configure_end(spec, side)));
+            workers.map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(SetupError::Thread("configuring a veth end panicked".into()))
+                })
+            })
+        });
+        let [a, b] = endpoints;
+        let info = TopologyInfo {
+            spec: spec.clone(),
+            endpoints: [a?, b?],
+        };
+        fail_point("configured")?;
+        Ok(Topology { info, guard })
+    }
+
+    /// What was built.
+    pub fn info(&self) -> &TopologyInfo {
+        &self.info
+    }
+
+    /// One end.
+    pub fn endpoint(&self, side: Side) -> &Endpoint {
+        self.info.endpoint(side)
+    }
+
+    /// Removes the topology now, reporting errors (Drop can only print them).
+    pub fn destroy(mut self) -> Result<teardown::Removed, SetupError> {
+        self.guard.armed = false;
+        teardown::remove_run(&self.guard.id)
+    }
+
+    /// Leaves the topology up after this process exits (`vethbench up`); `vethbench down` or
+    /// `vethbench cleanup` removes it later.
+    pub fn keep(mut self) -> Result<TopologyInfo, SetupError> {
+        if let Some(mut record) = RunRecord::load(&self.guard.id) {
+            record.detached = true;
+            record.save()?;
+        }
+        self.guard.armed = false;
+        Ok(self.info.clone())
+    }
+}
+
+fn check_id_free(id: &RunId, namespaces: &[String]) -> Result<(), SetupError> {
+    if let Some(ns) = namespaces.iter().find(|ns| netns::exists(ns)) {
+        return Err(SetupError::IdInUse {
+            id: id.to_string(),
+            what: format!("namespace {ns} exists"),
+        });
+    }
+    if let Some(record) = RunRecord::load(id) {
+        if record.owner_alive() {
+            return Err(SetupError::IdInUse {
+                id: id.to_string(),
+                what: format!("process {} is building or using it", record.pid),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Creates the veth pair, both ends born in their namespaces, from a thread of its own (so the
+/// caller may be anywhere, even inside an async runtime).
+fn create_pair(spec: &TopologySpec) -> Result<(), SetupError> {
+    let id = &spec.id;
+    let (ns_a, ns_b) = (
+        NetnsFile::open(&id.namespace(Side::A))?,
+        NetnsFile::open(&id.namespace(Side::B))?,
+    );
+    let (link_a, link_b) = (id.link(Side::A), id.link(Side::B));
+    let end = |name, netns, side| VethEnd {
+        name,
+        netns,
+        mac: ADDRESSING.mac(side),
+        mtu: spec.mtu,
+        queues: spec.queues,
+    };
+    let (a, b) = (end(&link_a, &ns_a, Side::A), end(&link_b, &ns_b, Side::B));
+    netns::on_thread(|| {
+        netlink::block_on(async {
+            let handle = netlink::connect()?;
+            netlink::create_veth(&handle, &a, &b).await
+        })
+    })
+}
+
+/// Sysctl keys set on each side: (key, value).
+fn sysctl_plan(spec: &TopologySpec, dev: &str) -> Vec<(String, String)> {
+    let s = &spec.sysctls;
+    let flag = |b: bool| if b { "1" } else { "0" }.to_string();
+    let mut plan = vec![
+        // Let unprivileged ICMP echo sockets work in the namespace (default there is "1 0").
+        ("net.ipv4.ping_group_range".into(), "0 2147483647".into()),
+        ("net.ipv4.conf.all.forwarding".into(), flag(s.forwarding)),
+        ("net.ipv6.conf.all.forwarding".into(), flag(s.forwarding)),
+        (
+            "net.ipv4.conf.all.rp_filter".into(),
+            s.rp_filter.to_string(),
+        ),
+        (
+            "net.ipv4.conf.all.accept_local".into(),
+            flag(s.accept_local),
+        ),
+    ];
+    for (knob, value) in [
+        ("rp_filter", s.rp_filter.to_string()),
+        ("accept_local", flag(s.accept_local)),
+        ("forwarding", flag(s.forwarding)),
+        ("proxy_arp", flag(s.proxy_arp)),
+    ] {
+        plan.push((format!("net.ipv4.conf.{dev}.{knob}"), value));
+    }
+    plan
+}
+
+/// Configures one end inside its namespace and reads it back.
+fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError> {
+    let id = &spec.id;
+    let namespace = id.namespace(side);
+    let dev = id.link(side);
+    netns::run_in(&namespace, || {
+        let plan = sysctl_plan(spec, &dev);
+        for (key, value) in &plan {
+            sysctl::write(key, value)?;
+        }
+        let ipv6 = spec.mtu >= IPV6_MIN_MTU;
+        let (link, features) = netlink::block_on(async {
+            let handle = netlink::connect()?;
+            let lo = netlink::index_of(&handle, "lo").await?;
+            netlink::set_up(&handle, lo, "lo").await?;
+            let index = netlink::index_of(&handle, &dev).await?;
+            netlink::set_up(&handle, index, &dev).await?;
+            let peer = side.peer();
+            let p = ADDRESSING;
+            netlink::add_address(&handle, index, &dev, p.ipv4(side).into(), p.ipv4_prefix).await?;
+            netlink::add_neighbour(&handle, index, &dev, p.ipv4(peer).into(), p.mac(peer)).await?;
+            if ipv6 {
+                netlink::add_address(&handle, index, &dev, p.ipv6(side).into(), p.ipv6_prefix)
+                    .await?;
+                netlink::add_neighbour(&handle, index, &dev, IpAddr::V6(p.ipv6(peer)), p.mac(peer))
+                    .await?;
+            }
+            let mut eth = ethtool::connect()?;
+            let wanted: Vec<(&str, bool)> = [
+                (ethtool::GRO, spec.gro),
+                (ethtool::TX_CSUM, spec.tx_checksum),
+            ]
+            .into_iter()
+            .filter_map(|(name, on)| on.map(|on| (name, on)))
+            .collect();
+            if !wanted.is_empty() {
+                ethtool::set_features(&mut eth, &dev, &wanted).await?;
+            }
+            let features =
+                ethtool::active_features(&mut eth, &dev, &[ethtool::GRO, ethtool::TX_CSUM]).await?;
+            let link = netlink::link_by_name(&handle, &dev).await?;
+            Ok((link, features))
+        })?;
+        if let Some(on) = spec.threaded_napi {
+            napi::set_threaded(&dev, on)?;
+        }
+        let link = netlink::link_state(&link.ok_or_else(|| SetupError::NotFound(id.to_string()))?);
+        let mut sysctls = BTreeMap::new();
+        for (key, _) in &plan {
+            sysctls.insert(key.clone(), sysctl::read(key)?);
+        }
+        let endpoint = Endpoint {
+            side,
+            namespace: namespace.clone(),
+            interface: dev.clone(),
+            ifindex: link.index,
+            mac: Mac(link.mac.as_slice().try_into().unwrap_or([0; 6])),
+            ipv4: ADDRESSING.ipv4(side),
+            ipv4_prefix: ADDRESSING.ipv4_prefix,
+            ipv6: ipv6.then(|| ADDRESSING.ipv6(side)),
+            ipv6_prefix: ADDRESSING.ipv6_prefix,
+            mtu: link.mtu,
+            rx_queues: link.rx_queues,
+            tx_queues: link.tx_queues,
+            gro: features[0],
+            tx_checksum: features[1],
+            threaded_napi: napi::threaded(&dev)?,
+            sysctls,
+        };
+        check_applied(spec, &endpoint, &plan)?;
+        Ok(endpoint)
+    })
+}
+
+/// Every setting asked for must read back as asked.
+fn check_applied(
+    spec: &TopologySpec,
+    e: &Endpoint,
+    plan: &[(String, String)],
+) -> Result<(), SetupError> {
+    let mismatch = |what, wanted: String, actual: String| {
+        (wanted != actual).then(|| SetupError::NotApplied {
+            what,
+            interface: e.interface.clone(),
+            wanted,
+            actual,
+        })
+    };
+    let onoff = |b: bool| if b { "on" } else { "off" }.to_string();
+    let checks = [
+        mismatch("MTU", spec.mtu.to_string(), e.mtu.to_string()),
+        mismatch(
+            "rx queues",
+            spec.queues.to_string(),
+            e.rx_queues.to_string(),
+        ),
+        mismatch(
+            "tx queues",
+            spec.queues.to_string(),
+            e.tx_queues.to_string(),
+        ),
+        mismatch(
+            "MAC",
+            Mac(ADDRESSING.mac(e.side)).to_string(),
+            e.mac.to_string(),
+        ),
+        spec.gro
+            .and_then(|g| mismatch("GRO", onoff(g), onoff(e.gro))),
+        spec.tx_checksum
+            .and_then(|c| mismatch("tx checksum offload", onoff(c), onoff(e.tx_checksum))),
+        spec.threaded_napi
+            .and_then(|t| mismatch("threaded NAPI", onoff(t), onoff(e.threaded_napi))),
+    ];
+    if let Some(err) = checks.into_iter().flatten().next() {
+        return Err(err);
+    }
+    for (key, value) in plan {
+        if e.sysctls.get(key) != Some(value) {
+            return Err(SetupError::NotApplied {
+                what: "sysctl",
+                interface: format!("{} ({key})", e.interface),
+                wanted: value.clone(),
+                actual: e.sysctls.get(key).cloned().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(())
+}

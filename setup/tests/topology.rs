@@ -1,0 +1,239 @@
+//! Real topologies, as root: built, inspected with iproute2 (an independent reader), used for
+//! traffic, torn down. Each test cleans up through the topology guard, also when it panics.
+
+use std::process::Command;
+
+use serde_json::Value;
+use setup::testing::{namespaces_of, skip_without_root, snapshot, test_id, HostLock};
+use setup::{udp_round_trip, SetupError, Side, Topology, TopologySpec};
+
+/// `ip -n <ns> -j -d addr show dev <dev>` parsed.
+fn ip_json(ns: &str, dev: &str) -> Value {
+    let out = Command::new("ip")
+        .args(["-n", ns, "-j", "-d", "addr", "show", "dev", dev])
+        .output()
+        .expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ip -j output");
+    v[0].clone()
+}
+
+fn addresses(link: &Value) -> Vec<String> {
+    link["addr_info"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]))
+        .collect()
+}
+
+#[test]
+fn pair_has_requested_settings_and_carries_udp_both_ways() {
+    if skip_without_root("pair_has_requested_settings_and_carries_udp_both_ways") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let mut spec = TopologySpec::new(test_id("pair"));
+    spec.queues = 3;
+    spec.mtu = 2000;
+    spec.gro = Some(true);
+    spec.tx_checksum = Some(false);
+    spec.threaded_napi = Some(true);
+    spec.sysctls.rp_filter = 2;
+    spec.sysctls.accept_local = true;
+    let topo = Topology::create(&spec).expect("create");
+    for side in Side::BOTH {
+        let e = topo.endpoint(side);
+        assert_eq!(e.namespace, spec.id.namespace(side));
+        let link = ip_json(&e.namespace, &e.interface);
+        assert_eq!(link["mtu"], 2000);
+        assert_eq!(link["num_rx_queues"], 3);
+        assert_eq!(link["num_tx_queues"], 3);
+        assert_eq!(link["address"], e.mac.to_string());
+        assert_eq!(link["operstate"], "UP");
+        assert_eq!(link["linkinfo"]["info_kind"], "veth");
+        let addrs = addresses(&link);
+        assert!(addrs.contains(&format!("{}/30", e.ipv4)), "{addrs:?}");
+        assert!(
+            addrs.contains(&format!("{}/64", e.ipv6.unwrap())),
+            "{addrs:?}"
+        );
+        assert!(e.gro && !e.tx_checksum && e.threaded_napi, "{e:?}");
+        assert_eq!(
+            e.sysctls[&format!("net.ipv4.conf.{}.rp_filter", e.interface)],
+            "2"
+        );
+        assert_eq!(e.sysctls["net.ipv4.conf.all.accept_local"], "1");
+        assert_eq!(e.sysctls["net.ipv4.ping_group_range"], "0 2147483647");
+    }
+    for ipv6 in [false, true] {
+        let rt = udp_round_trip(topo.info(), ipv6, 1000).expect("round trip");
+        assert_eq!(rt.bytes, 1000);
+        assert_eq!(rt.from.is_ipv6(), ipv6);
+    }
+    let id = spec.id.clone();
+    let removed = topo.destroy().expect("destroy");
+    assert_eq!(removed.namespaces.len(), 2, "{removed:?}");
+    assert_eq!(
+        removed.links.len(),
+        1,
+        "deleting one end deletes the pair: {removed:?}"
+    );
+    assert!(namespaces_of(&id).is_empty());
+}
+
+#[test]
+fn small_mtu_gives_an_ipv4_only_pair() {
+    if skip_without_root("small_mtu_gives_an_ipv4_only_pair") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let mut spec = TopologySpec::new(test_id("mtu"));
+    spec.mtu = 576;
+    let topo = Topology::create(&spec).expect("create");
+    assert!(topo.endpoint(Side::A).ipv6.is_none());
+    udp_round_trip(topo.info(), false, 500).expect("IPv4 round trip");
+    let err = udp_round_trip(topo.info(), true, 100).unwrap_err();
+    assert!(err.to_string().contains("IPv6 needs MTU >= 1280"), "{err}");
+}
+
+#[test]
+fn host_is_identical_before_and_after() {
+    if skip_without_root("host_is_identical_before_and_after") {
+        return;
+    }
+    let _lock = HostLock::exclusive();
+    let before = snapshot();
+    let topo = Topology::create(&TopologySpec::new(test_id("host"))).expect("create");
+    let during = snapshot();
+    assert_eq!(
+        during.links, before.links,
+        "no link of ours appears in the host namespace"
+    );
+    assert_eq!(during.namespaces.len(), before.namespaces.len() + 2);
+    drop(topo);
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn panic_inside_a_test_still_tears_down() {
+    if skip_without_root("panic_inside_a_test_still_tears_down") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let id = test_id("panic");
+    let spec = TopologySpec::new(id.clone());
+    let result = std::panic::catch_unwind(|| {
+        let _topo = Topology::create(&spec).expect("create");
+        assert_eq!(namespaces_of(&spec.id).len(), 2);
+        panic!("deliberate panic with the topology up");
+    });
+    assert!(result.is_err());
+    assert!(
+        namespaces_of(&id).is_empty(),
+        "guard removed the namespaces while unwinding"
+    );
+}
+
+#[test]
+fn two_topologies_at_once_do_not_collide() {
+    if skip_without_root("two_topologies_at_once_do_not_collide") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let ids = [test_id("twoa"), test_id("twob")];
+    std::thread::scope(|s| {
+        let workers = ids.clone().map(|id| {
+            s.spawn(move || {
+                let topo = Topology::create(&TopologySpec::new(id)).expect("create");
+                // Hold both up at the same time while each carries traffic.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                udp_round_trip(topo.info(), false, 64).expect("round trip");
+                topo
+            })
+        });
+        let topos = workers.map(|w| w.join().expect("worker"));
+        for (topo, id) in topos.iter().zip(&ids) {
+            assert_eq!(namespaces_of(id).len(), 2);
+            assert_eq!(topo.endpoint(Side::A).interface, id.link(Side::A));
+        }
+    });
+    for id in &ids {
+        assert!(namespaces_of(id).is_empty());
+    }
+}
+
+#[test]
+fn an_id_in_use_is_refused_and_the_first_topology_survives() {
+    if skip_without_root("an_id_in_use_is_refused_and_the_first_topology_survives") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let spec = TopologySpec::new(test_id("dup"));
+    let first = Topology::create(&spec).expect("create");
+    let err = Topology::create(&spec)
+        .err()
+        .expect("second create must fail");
+    assert!(matches!(err, SetupError::IdInUse { .. }), "{err}");
+    assert!(err.to_string().contains(spec.id.as_str()), "{err}");
+    udp_round_trip(first.info(), false, 64).expect("first still works");
+}
+
+#[test]
+fn invalid_spec_creates_nothing() {
+    if skip_without_root("invalid_spec_creates_nothing") {
+        return;
+    }
+    let _lock = HostLock::exclusive();
+    let before = snapshot();
+    let mut spec = TopologySpec::new(test_id("bad"));
+    spec.queues = 65;
+    let err = Topology::create(&spec).err().expect("must fail");
+    assert!(err.to_string().starts_with("--queues 65"), "{err}");
+    assert_eq!(snapshot(), before);
+}
+
+#[test]
+fn failure_halfway_rolls_back() {
+    if skip_without_root("failure_halfway_rolls_back") {
+        return;
+    }
+    let _lock = HostLock::exclusive();
+    let before = snapshot();
+    for stage in ["namespaces", "veth", "configured"] {
+        let id = test_id("roll");
+        setup::testing::fail_next_create_at(stage);
+        let err = Topology::create(&TopologySpec::new(id.clone()))
+            .err()
+            .expect("injected failure");
+        assert!(err.to_string().contains(stage), "{err}");
+        assert!(
+            namespaces_of(&id).is_empty(),
+            "stage {stage} left namespaces"
+        );
+        assert!(
+            setup::RunRecord::load(&id).is_none(),
+            "stage {stage} left its record"
+        );
+        assert_eq!(snapshot(), before, "stage {stage}");
+    }
+}
+
+#[test]
+fn edges_of_the_ranges_build() {
+    if skip_without_root("edges_of_the_ranges_build") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let mut spec = TopologySpec::new(test_id("edge"));
+    spec.mtu = 65535;
+    spec.queues = 64;
+    let topo = Topology::create(&spec).expect("largest MTU and queue count");
+    assert_eq!(topo.endpoint(Side::B).rx_queues, 64);
+    assert_eq!(topo.endpoint(Side::B).mtu, 65535);
+    udp_round_trip(topo.info(), true, 8000).expect("jumbo IPv6 round trip");
+}
