@@ -13,7 +13,8 @@ pub const MIN_MTU: u32 = 68;
 pub const MAX_MTU: u32 = 65535;
 
 /// Per-namespace sysctls set on both sides (the knobs of the classic veth experiments).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The default is the kernel's own for a fresh namespace: everything off.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SysctlSpec {
     /// `net.ipv4.conf.{all,<veth>}.rp_filter`: 0 off, 1 strict, 2 loose (`--rp-filter`).
     pub rp_filter: u8,
@@ -23,17 +24,6 @@ pub struct SysctlSpec {
     pub forwarding: bool,
     /// `net.ipv4.conf.<veth>.proxy_arp`.
     pub proxy_arp: bool,
-}
-
-impl Default for SysctlSpec {
-    fn default() -> Self {
-        SysctlSpec {
-            rp_filter: 0,
-            accept_local: false,
-            forwarding: false,
-            proxy_arp: false,
-        }
-    }
 }
 
 /// A pair topology: namespace A ↔ veth ↔ namespace B.
@@ -124,7 +114,8 @@ mod tests {
 
     #[test]
     fn out_of_range_values_name_flag_and_range() {
-        let cases: Vec<(fn(&mut TopologySpec), &str, &str)> = vec![
+        type Case = (fn(&mut TopologySpec), &'static str, &'static str);
+        let cases: Vec<Case> = vec![
             (|s| s.queues = 0, "--queues 0", "1..=64"),
             (|s| s.queues = 65, "--queues 65", "1..=64"),
             (|s| s.mtu = 67, "--mtu 67", "68..=65535"),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{RunId, SetupError};
+use crate::{RunId, SetupError, TopologyInfo};
 
 /// Where run records live.
 pub const STATE_DIR: &str = "/run/vethbench";
@@ -28,6 +28,8 @@ pub struct RunRecord {
     pub namespaces: Vec<String>,
     /// Whether the owner keeps the topology up on purpose after it exits (`vethbench up`).
     pub detached: bool,
+    /// What was built, once it is complete.
+    pub topology: Option<TopologyInfo>,
 }
 
 fn path(id: &RunId) -> PathBuf {
@@ -56,6 +58,7 @@ impl RunRecord {
                 .unwrap_or(0),
             namespaces,
             detached: false,
+            topology: None,
         }
     }
 

@@ -18,7 +18,10 @@ pub fn skip_without_root(test: &str) -> bool {
 
 /// A host-wide lock across test threads and test processes: topology tests hold it shared, tests
 /// that compare the whole host before and after hold it exclusively.
-pub struct HostLock(File);
+pub struct HostLock {
+    /// Held open: closing it releases the lock.
+    _file: File,
+}
 
 impl HostLock {
     fn take(op: libc::c_int) -> HostLock {
@@ -28,7 +31,7 @@ impl HostLock {
         // SAFETY: flock on a valid, owned descriptor.
         let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
         assert_eq!(rc, 0, "flock: {}", std::io::Error::last_os_error());
-        HostLock(file)
+        HostLock { _file: file }
     }
 
     /// For tests that create topologies.

@@ -165,7 +165,18 @@ impl Topology {
             endpoints: [a?, b?],
         };
         fail_point("configured")?;
+        let mut record = RunRecord::for_this_process(id, namespaces);
+        record.topology = Some(info.clone());
+        record.save()?;
         Ok(Topology { info, guard })
+    }
+
+    /// What an earlier `create` (possibly of another process) built, if it is still up.
+    pub fn lookup(id: &RunId) -> Result<TopologyInfo, SetupError> {
+        RunRecord::load(id)
+            .and_then(|r| r.topology)
+            .filter(|info| info.endpoints.iter().all(|e| netns::exists(&e.namespace)))
+            .ok_or_else(|| SetupError::NotFound(id.to_string()))
     }
 
     /// What was built.

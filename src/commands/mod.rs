@@ -1,0 +1,7 @@
+//! One module per subcommand: each takes its validated options and prints its result.
+
+pub mod check;
+pub mod cleanup;
+pub mod doctor;
+pub mod down;
+pub mod up;
