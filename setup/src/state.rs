@@ -62,9 +62,9 @@ impl RunRecord {
         }
     }
 
-    /// Whether the owner process is still running.
+    /// Whether the owner process is still running (the calling process included).
     pub fn owner_alive(&self) -> bool {
-        self.pid != std::process::id() && process_start(self.pid) == Some(self.pid_start)
+        process_start(self.pid) == Some(self.pid_start)
     }
 
     /// Writes the record atomically (temporary file + rename).
@@ -78,6 +78,46 @@ impl RunRecord {
         })?;
         std::fs::write(&tmp, json).map_err(|e| SetupError::io(&tmp, e))?;
         std::fs::rename(&tmp, &final_path).map_err(|e| SetupError::io(&final_path, e))
+    }
+
+    /// Claims a run id for the calling process: creates its record exclusively, so of two
+    /// processes racing for one id exactly one wins. A record whose owner is gone is replaced.
+    pub fn claim(id: &RunId, namespaces: Vec<String>) -> Result<Self, SetupError> {
+        std::fs::create_dir_all(STATE_DIR).map_err(|e| SetupError::io(STATE_DIR, e))?;
+        let record = RunRecord::for_this_process(id, namespaces);
+        let p = path(id);
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&p)
+            {
+                Ok(file) => {
+                    serde_json::to_writer_pretty(file, &record)
+                        .map_err(|e| SetupError::io(&p, std::io::Error::other(e)))?;
+                    return Ok(record);
+                }
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => match RunRecord::load(id) {
+                    Some(other) if other.owner_alive() => {
+                        return Err(SetupError::IdInUse {
+                            id: id.to_string(),
+                            what: format!("process {} is building or using it", other.pid),
+                        })
+                    }
+                    _ => RunRecord::remove(id)?,
+                },
+                Err(e) => return Err(SetupError::io(&p, e)),
+            }
+        }
+        Err(SetupError::IdInUse {
+            id: id.to_string(),
+            what: "another process keeps claiming it".into(),
+        })
+    }
+
+    /// Whether the calling process owns this record.
+    pub fn is_mine(&self) -> bool {
+        self.pid == std::process::id() && self.owner_alive()
     }
 
     /// Reads the record of a run; `None` when there is none or it is unreadable (a leftover).

@@ -36,6 +36,8 @@ pub struct Cleanup {
     pub stray_links: Vec<String>,
     /// Runs whose owner is alive, left alone.
     pub skipped: Vec<Skipped>,
+    /// Runs that could not be removed (fully), with why.
+    pub errors: Vec<String>,
 }
 
 /// Our namespaces on the host, grouped by run id.
@@ -74,36 +76,43 @@ async fn still_there(handle: &rtnetlink::Handle, name: &str) -> bool {
     !matches!(netlink::link_by_name(handle, name).await, Ok(None))
 }
 
-/// Removes everything of run `id`: its links (so they are gone at once, not when the kernel gets
-/// round to freeing the namespace), its namespaces, its record.
-pub(crate) fn remove_run(id: &RunId) -> Result<Removed, SetupError> {
-    let namespaces = our_namespaces()?.remove(id).unwrap_or_default();
+/// Removes the given namespaces of run `id`, deleting the run's links inside each first (so they
+/// are gone at once, not when the kernel gets round to freeing the namespace).
+pub(crate) fn remove_namespaces(id: &RunId, namespaces: &[String]) -> Result<Removed, SetupError> {
     let mut removed = Removed {
         id: Some(id.clone()),
         ..Removed::default()
     };
     let mut first_error = None;
     for ns in namespaces {
-        match netns::run_in(&ns, || delete_links_here(id)) {
+        match netns::run_in(ns, || delete_links_here(id)) {
             Ok(links) => removed.links.extend(links),
+            Err(SetupError::NotFound(_)) => continue,
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
         // Remove the namespace even if its links could not be deleted: the kernel then destroys them.
-        match netns::delete(&ns) {
-            Ok(true) => removed.namespaces.push(ns),
+        match netns::delete(ns) {
+            Ok(true) => removed.namespaces.push(ns.clone()),
             Ok(false) => {}
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
     }
-    RunRecord::remove(id)?;
     match first_error {
         Some(e) => Err(e),
         None => Ok(removed),
     }
+}
+
+/// Removes everything of run `id` found on the host, and its record.
+fn remove_run(id: &RunId) -> Result<Removed, SetupError> {
+    let namespaces = our_namespaces()?.remove(id).unwrap_or_default();
+    let removed = remove_namespaces(id, &namespaces)?;
+    RunRecord::remove(id)?;
+    Ok(removed)
 }
 
 /// `vethbench down`: removes the topology of one run id; an error if there is none.
@@ -134,9 +143,12 @@ pub fn cleanup(force: bool) -> Result<Cleanup, SetupError> {
             });
             continue;
         }
-        let removed = remove_run(&id)?;
-        if !removed.namespaces.is_empty() || !removed.links.is_empty() {
-            report.removed.push(removed);
+        match remove_run(&id) {
+            Ok(removed) if !removed.namespaces.is_empty() || !removed.links.is_empty() => {
+                report.removed.push(removed)
+            }
+            Ok(_) => {}
+            Err(e) => report.errors.push(format!("run {id}: {e}")),
         }
     }
     report.stray_links = netns::on_thread(|| {

@@ -106,16 +106,32 @@ fn fail_point(_: &'static str) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// Tears down whatever of a run exists while armed.
+/// While armed, removes what this process created for a run — never more: a process that lost a
+/// race for an id must not remove the winner's namespaces.
 struct Guard {
     id: RunId,
+    /// Namespaces this process created.
+    created: Vec<String>,
+    /// Whether the run record is ours to remove.
+    claimed: bool,
     armed: bool,
+}
+
+impl Guard {
+    fn teardown(&mut self) -> Result<teardown::Removed, SetupError> {
+        self.armed = false;
+        let removed = teardown::remove_namespaces(&self.id, &self.created);
+        if self.claimed && RunRecord::load(&self.id).is_none_or(|r| r.is_mine()) {
+            RunRecord::remove(&self.id)?;
+        }
+        removed
+    }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
         if self.armed {
-            if let Err(e) = teardown::remove_run(&self.id) {
+            if let Err(e) = self.teardown() {
                 eprintln!(
                     "vethbench: tearing down run {}: {e} (run `vethbench cleanup`)",
                     self.id
@@ -139,14 +155,17 @@ impl Topology {
         let id = &spec.id;
         let namespaces: Vec<String> = Side::BOTH.iter().map(|&s| id.namespace(s)).collect();
         check_id_free(id, &namespaces)?;
-        RunRecord::for_this_process(id, namespaces.clone()).save()?;
-        // From here on the guard owns everything named after `id`.
-        let guard = Guard {
+        let mut guard = Guard {
             id: id.clone(),
+            created: Vec::new(),
+            claimed: false,
             armed: true,
         };
+        RunRecord::claim(id, namespaces.clone())?;
+        guard.claimed = true;
         for ns in &namespaces {
             netns::create(ns)?;
+            guard.created.push(ns.clone());
         }
         fail_point("namespaces")?;
         create_pair(spec)?;
@@ -191,8 +210,7 @@ impl Topology {
 
     /// Removes the topology now, reporting errors (Drop can only print them).
     pub fn destroy(mut self) -> Result<teardown::Removed, SetupError> {
-        self.guard.armed = false;
-        teardown::remove_run(&self.guard.id)
+        self.guard.teardown()
     }
 
     /// Leaves the topology up after this process exits (`vethbench up`); `vethbench down` or
@@ -207,20 +225,14 @@ impl Topology {
     }
 }
 
+/// Refuses an id whose namespaces exist (a live topology or a leftover); a live owner without
+/// namespaces yet is caught by [`RunRecord::claim`].
 fn check_id_free(id: &RunId, namespaces: &[String]) -> Result<(), SetupError> {
     if let Some(ns) = namespaces.iter().find(|ns| netns::exists(ns)) {
         return Err(SetupError::IdInUse {
             id: id.to_string(),
             what: format!("namespace {ns} exists"),
         });
-    }
-    if let Some(record) = RunRecord::load(id) {
-        if record.owner_alive() {
-            return Err(SetupError::IdInUse {
-                id: id.to_string(),
-                what: format!("process {} is building or using it", record.pid),
-            });
-        }
     }
     Ok(())
 }

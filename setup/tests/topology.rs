@@ -184,6 +184,42 @@ fn an_id_in_use_is_refused_and_the_first_topology_survives() {
 }
 
 #[test]
+fn racing_for_one_id_leaves_the_winner_intact() {
+    if skip_without_root("racing_for_one_id_leaves_the_winner_intact") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let spec = TopologySpec::new(test_id("race"));
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<Result<Topology, SetupError>> = std::thread::scope(|s| {
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    Topology::create(&spec)
+                })
+            })
+            .collect();
+        racers
+            .into_iter()
+            .map(|r| r.join().expect("racer"))
+            .collect()
+    });
+    let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(|r| r.is_ok());
+    assert_eq!(won.len(), 1, "exactly one racer wins");
+    let err = lost.into_iter().next().unwrap().err().unwrap();
+    assert!(matches!(err, SetupError::IdInUse { .. }), "{err}");
+    let winner = won.into_iter().next().unwrap().unwrap();
+    assert_eq!(
+        namespaces_of(&spec.id).len(),
+        2,
+        "the loser's rollback spared the winner"
+    );
+    assert!(setup::RunRecord::load(&spec.id).is_some_and(|r| r.topology.is_some()));
+    udp_round_trip(winner.info(), false, 64).expect("winner still carries traffic");
+}
+
+#[test]
 fn invalid_spec_creates_nothing() {
     if skip_without_root("invalid_spec_creates_nothing") {
         return;
