@@ -28,8 +28,15 @@ pub fn run(args: &CleanupArgs) -> anyhow::Result<ExitCode> {
             s.id, s.pid
         );
     }
-    if report.removed.is_empty() && report.stray_links.is_empty() {
+    if report.removed.is_empty() && report.stray_links.is_empty() && report.errors.is_empty() {
         println!("nothing of ours to remove");
     }
-    Ok(ExitCode::SUCCESS)
+    for e in &report.errors {
+        eprintln!("could not remove {e}");
+    }
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
