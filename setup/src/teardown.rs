@@ -51,29 +51,33 @@ fn our_namespaces() -> Result<BTreeMap<RunId, Vec<String>>, SetupError> {
     Ok(by_id)
 }
 
-/// Deletes the links of run `id` found in the calling thread's namespace.
-fn delete_links_here(id: &RunId) -> Result<Vec<String>, SetupError> {
+/// Deletes the links of the calling thread's namespace that `doomed` picks; returns their names.
+fn delete_links_here(
+    doomed: impl Fn(&netlink::LinkState) -> bool,
+) -> Result<Vec<String>, SetupError> {
     netlink::block_on(async {
         let handle = netlink::connect()?;
         let mut deleted = Vec::new();
         for link in netlink::links(&handle).await? {
             let state = netlink::link_state(&link);
-            if RunId::parse_link(&state.name).is_some_and(|(owner, _)| &owner == id) {
-                match netlink::delete_link(&handle, state.index, &state.name).await {
-                    Ok(()) => deleted.push(state.name),
-                    // The peer of a veth we just deleted goes with it.
-                    Err(SetupError::Netlink { .. }) if !still_there(&handle, &state.name).await => {
-                    }
-                    Err(e) => return Err(e),
+            if !doomed(&state) {
+                continue;
+            }
+            match netlink::delete_link(&handle, state.index, &state.name).await {
+                Ok(()) => deleted.push(state.name),
+                // The peer of a veth deleted a moment ago goes with it.
+                Err(_) if matches!(netlink::link_by_name(&handle, &state.name).await, Ok(None)) => {
                 }
+                Err(e) => return Err(e),
             }
         }
         Ok(deleted)
     })
 }
 
-async fn still_there(handle: &rtnetlink::Handle, name: &str) -> bool {
-    !matches!(netlink::link_by_name(handle, name).await, Ok(None))
+/// Whether a link is named as one of run `id`'s.
+fn of_run(id: &RunId) -> impl Fn(&netlink::LinkState) -> bool + '_ {
+    move |link| RunId::parse_link(&link.name).is_some_and(|(owner, _)| &owner == id)
 }
 
 /// Removes the given namespaces of run `id`, deleting the run's links inside each first (so they
@@ -85,7 +89,7 @@ pub(crate) fn remove_namespaces(id: &RunId, namespaces: &[String]) -> Result<Rem
     };
     let mut first_error = None;
     for ns in namespaces {
-        match netns::run_in(ns, || delete_links_here(id)) {
+        match netns::run_in(ns, || delete_links_here(of_run(id))) {
             Ok(links) => removed.links.extend(links),
             Err(SetupError::NotFound(_)) => continue,
             Err(e) => {
@@ -151,23 +155,11 @@ pub fn cleanup(force: bool) -> Result<Cleanup, SetupError> {
             Err(e) => report.errors.push(format!("run {id}: {e}")),
         }
     }
+    // Only veths named by our scheme: we never create links in the caller's namespace, but a crash
+    // between creating and moving one could leave it here.
     report.stray_links = netns::on_thread(|| {
-        netlink::block_on(async {
-            let handle = netlink::connect()?;
-            let mut deleted = Vec::new();
-            for link in netlink::links(&handle).await? {
-                let s = netlink::link_state(&link);
-                // Only veths named by our scheme: we never create links in the caller's namespace,
-                // but a crash between creating and moving one could leave it here.
-                if RunId::parse_link(&s.name).is_some() && s.kind.as_deref() == Some("veth") {
-                    match netlink::delete_link(&handle, s.index, &s.name).await {
-                        Ok(()) => deleted.push(s.name),
-                        Err(_) if !still_there(&handle, &s.name).await => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-            Ok(deleted)
+        delete_links_here(|l| {
+            RunId::parse_link(&l.name).is_some() && l.kind.as_deref() == Some("veth")
         })
     })?;
     Ok(report)
