@@ -247,9 +247,11 @@ impl XdpProgram {
             Skel::Reflect(s) => &s.progs.reflect,
             Skel::Sink(s) => &s.progs.sink,
         };
-        let mut input = ProgramInput::default();
-        input.data_in = Some(frame);
-        input.data_out = Some(&mut out);
+        let input = ProgramInput {
+            data_in: Some(frame),
+            data_out: Some(&mut out),
+            ..ProgramInput::default()
+        };
         let output = prog.test_run(input).map_err(|source| BpfError::Map {
             program: self.program,
             what: "BPF_PROG_RUN".into(),
