@@ -1,2 +1,3 @@
-//! Placeholder: filled by the AF_XDP, baselines and results issues. It exists so the workspace pins
-//! the whole dependency graph (see ../shared/facts.md) from the start.
+//! vethbench traffic: the frame format, AF_XDP sockets, pinned workers and measurement.
+
+pub mod frame;
