@@ -1,0 +1,252 @@
+//! An AF_XDP socket on xsk-rs: one UMEM, its fill and completion rings, and the rx/tx rings of one
+//! queue. veth has no zero-copy mode, so sockets always bind with XDP_COPY; our own XDP program
+//! is attached separately, so libxdp is told not to load one.
+
+use std::num::NonZeroU32;
+use std::os::fd::{AsRawFd, RawFd};
+
+use serde::{Deserialize, Serialize};
+use xsk_rs::config::{BindFlags, FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig};
+use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
+
+/// Socket and ring settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XskConfig {
+    /// UMEM frames (`--frames`).
+    pub frames: u32,
+    /// Bytes per UMEM frame: 2048 or 4096 (`--frame-size`).
+    pub frame_size: u32,
+    /// Entries of each ring: fill, completion, rx, tx (`--ring`); a power of two.
+    pub ring: u32,
+    /// Descriptors moved per ring operation (`--batch`).
+    pub batch: u32,
+    /// XDP_USE_NEED_WAKEUP (`--need-wakeup`); off makes the kernel poll on its own where it can.
+    pub need_wakeup: bool,
+    /// Busy polling (`--busy-poll`): SO_PREFER_BUSY_POLL, SO_BUSY_POLL=20 µs and
+    /// SO_BUSY_POLL_BUDGET=batch on the socket.
+    pub busy_poll: bool,
+}
+
+impl Default for XskConfig {
+    fn default() -> Self {
+        XskConfig {
+            frames: 8192,
+            frame_size: 2048,
+            ring: 4096,
+            batch: 64,
+            need_wakeup: true,
+            busy_poll: false,
+        }
+    }
+}
+
+/// What can go wrong with a socket; messages name the flag or interface.
+#[derive(Debug, thiserror::Error)]
+pub enum XskError {
+    /// A setting outside what AF_XDP accepts.
+    #[error("{flag} {value}: {reason}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// The value.
+        value: String,
+        /// Allowed values.
+        reason: String,
+    },
+    /// Creating the UMEM or binding the socket failed.
+    #[error("AF_XDP socket on {interface} queue {queue}: {what}")]
+    Open {
+        /// Interface.
+        interface: String,
+        /// Queue.
+        queue: u32,
+        /// What failed.
+        what: String,
+    },
+}
+
+impl XskConfig {
+    /// Checks every field; errors name the flag.
+    pub fn validate(&self) -> Result<(), XskError> {
+        let bad = |flag, value: u32, reason: &str| {
+            Err(XskError::Invalid {
+                flag,
+                value: value.to_string(),
+                reason: reason.into(),
+            })
+        };
+        if self.frame_size != 2048 && self.frame_size != 4096 {
+            return bad("--frame-size", self.frame_size, "UMEM frames are 2048 or 4096 bytes");
+        }
+        if !self.ring.is_power_of_two() || !(64..=32768).contains(&self.ring) {
+            return bad("--ring", self.ring, "a power of two in 64..=32768");
+        }
+        if !(256..=1 << 20).contains(&self.frames) {
+            return bad("--frames", self.frames, "256..=1048576 UMEM frames");
+        }
+        if self.batch == 0 || self.batch > self.ring / 2 {
+            return bad("--batch", self.batch, &format!("1..={} (half the ring)", self.ring / 2));
+        }
+        Ok(())
+    }
+}
+
+/// Per-socket counters from XDP_STATISTICS.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XskStats {
+    /// Frames dropped for lack of a fill-ring buffer or being too large (`rx_dropped`).
+    pub rx_dropped: u64,
+    /// Invalid rx descriptors.
+    pub rx_invalid_descs: u64,
+    /// Invalid tx descriptors.
+    pub tx_invalid_descs: u64,
+    /// Frames dropped because the rx ring was full.
+    pub rx_ring_full: u64,
+    /// Times the fill ring was found empty (these drops are inside `rx_dropped`).
+    pub rx_fill_ring_empty_descs: u64,
+    /// Times the tx ring was found empty.
+    pub tx_ring_empty_descs: u64,
+}
+
+/// One AF_XDP socket with its UMEM. Create it on a thread inside the interface's namespace.
+pub struct Xsk {
+    /// The UMEM.
+    pub umem: Umem,
+    /// Frames of the UMEM, in order.
+    pub frames: Vec<FrameDesc>,
+    /// TX ring.
+    pub tx: TxQueue,
+    /// RX ring.
+    pub rx: RxQueue,
+    /// Fill ring.
+    pub fill: FillQueue,
+    /// Completion ring.
+    pub comp: CompQueue,
+}
+
+fn setsockopt_int(fd: RawFd, opt: libc::c_int, value: libc::c_int) -> std::io::Result<()> {
+    // SAFETY: setsockopt with a pointer to a live c_int and its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            opt,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+impl Xsk {
+    /// Opens a copy-mode socket on `interface` queue `queue` (in the calling thread's namespace).
+    pub fn open(interface: &str, queue: u32, cfg: &XskConfig) -> Result<Xsk, XskError> {
+        cfg.validate()?;
+        let fail = |what: String| XskError::Open {
+            interface: interface.to_string(),
+            queue,
+            what,
+        };
+        let ring = QueueSize::new(cfg.ring).map_err(|e| fail(e.to_string()))?;
+        let umem_config = UmemConfig::builder()
+            .frame_size(FrameSize::new(cfg.frame_size).map_err(|e| fail(e.to_string()))?)
+            .fill_queue_size(ring)
+            .comp_queue_size(ring)
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        let count = NonZeroU32::new(cfg.frames).ok_or_else(|| fail("no frames".into()))?;
+        let (umem, frames) = Umem::new(umem_config, count, false).map_err(|e| fail(format!("UMEM: {e}")))?;
+        let mut bind = BindFlags::XDP_COPY;
+        if cfg.need_wakeup {
+            bind |= BindFlags::XDP_USE_NEED_WAKEUP;
+        }
+        let socket_config = SocketConfig::builder()
+            .rx_queue_size(ring)
+            .tx_queue_size(ring)
+            .libxdp_flags(LibxdpFlags::XSK_LIBXDP_FLAGS_INHIBIT_PROG_LOAD)
+            .bind_flags(bind)
+            .build();
+        let name = std::ffi::CString::new(interface).map_err(|_| fail("interface name has a NUL".into()))?;
+        let ifname = Interface::new(name);
+        // Right after another socket on this queue closed, bind can fail with EBUSY for a moment.
+        let mut attempt = 0;
+        let (tx, rx, fq_cq) = loop {
+            // SAFETY: the UMEM is not shared with another socket.
+            match unsafe { Socket::new(socket_config, &umem, &ifname, queue) } {
+                Ok(s) => break s,
+                Err(e) if attempt < 20 && e.to_string().contains("busy") => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(fail(format!("bind: {e}"))),
+            }
+        };
+        let (fill, comp) = fq_cq.ok_or_else(|| fail("no fill/completion rings returned".into()))?;
+        let xsk = Xsk {
+            umem,
+            frames,
+            tx,
+            rx,
+            fill,
+            comp,
+        };
+        if cfg.busy_poll {
+            let fd = xsk.fd();
+            for (opt, value) in [
+                (libc::SO_PREFER_BUSY_POLL, 1),
+                (libc::SO_BUSY_POLL, 20),
+                (libc::SO_BUSY_POLL_BUDGET, cfg.batch as libc::c_int),
+            ] {
+                setsockopt_int(fd, opt, value).map_err(|e| fail(format!("busy-poll socket option {opt}: {e}")))?;
+            }
+        }
+        Ok(xsk)
+    }
+
+    /// The socket's descriptor (for the XSKMAP).
+    pub fn fd(&self) -> RawFd {
+        self.rx.fd().as_raw_fd()
+    }
+
+    /// Reads XDP_STATISTICS.
+    pub fn stats(&self) -> XskStats {
+        match self.rx.fd().xdp_statistics() {
+            Ok(s) => XskStats {
+                rx_dropped: s.rx_dropped(),
+                rx_invalid_descs: s.rx_invalid_descs(),
+                tx_invalid_descs: s.tx_invalid_descs(),
+                rx_ring_full: s.rx_ring_full(),
+                rx_fill_ring_empty_descs: s.rx_fill_ring_empty_descs(),
+                tx_ring_empty_descs: s.tx_ring_empty_descs(),
+            },
+            Err(_) => XskStats::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_name_their_flag() {
+        XskConfig::default().validate().unwrap();
+        let cases: [(fn(&mut XskConfig), &str); 5] = [
+            (|c| c.frame_size = 3000, "--frame-size 3000"),
+            (|c| c.ring = 1000, "--ring 1000"),
+            (|c| c.frames = 10, "--frames 10"),
+            (|c| c.batch = 0, "--batch 0"),
+            (|c| c.batch = 4096, "--batch 4096"),
+        ];
+        for (mutate, prefix) in cases {
+            let mut c = XskConfig::default();
+            mutate(&mut c);
+            let msg = c.validate().unwrap_err().to_string();
+            assert!(msg.starts_with(prefix), "{msg}");
+        }
+    }
+}
