@@ -217,13 +217,14 @@ fn patch(frame: &mut [u8], udp: usize, off: usize, new: &[u8]) {
     put16(frame, udp + 6, csum);
 }
 
-/// Writes sequence number and send time into a built frame (hot loop).
+/// Writes flow id, sequence number and send time into a built frame (hot loop).
 #[inline]
-pub fn stamp(frame: &mut [u8], layout: &Layout, seq: u32, tx_ns: u64) {
-    let mut new = [0u8; 12];
-    new[..4].copy_from_slice(&seq.to_be_bytes());
-    new[4..].copy_from_slice(&tx_ns.to_be_bytes());
-    patch(frame, layout.udp, layout.header + OFF_SEQ, &new);
+pub fn stamp(frame: &mut [u8], layout: &Layout, flow: u16, seq: u32, tx_ns: u64) {
+    let mut new = [0u8; 14];
+    new[..2].copy_from_slice(&flow.to_be_bytes());
+    new[2..6].copy_from_slice(&seq.to_be_bytes());
+    new[6..].copy_from_slice(&tx_ns.to_be_bytes());
+    patch(frame, layout.udp, layout.header + OFF_FLOW, &new);
 }
 
 /// Writes the A→B one-way time (reflector side) into a received frame.
@@ -418,13 +419,22 @@ mod tests {
                     x ^= x << 13;
                     x ^= x >> 7;
                     x ^= x << 17;
-                    stamp(&mut buf, &layout, x as u32, x.rotate_left(17));
+                    stamp(
+                        &mut buf,
+                        &layout,
+                        (x >> 48) as u16,
+                        x as u32,
+                        x.rotate_left(17),
+                    );
                     assert!(
                         checksums_valid(&buf, &layout),
                         "ipv6={ipv6} size={size} x={x:#x}"
                     );
                     let p = parse(&buf[..size]).unwrap();
-                    assert_eq!((p.seq, p.tx_ns), (x as u32, x.rotate_left(17)));
+                    assert_eq!(
+                        (p.flow, p.seq, p.tx_ns),
+                        ((x >> 48) as u16, x as u32, x.rotate_left(17))
+                    );
                 }
                 set_a2b(&mut buf, &layout, 12345);
                 assert!(checksums_valid(&buf, &layout));

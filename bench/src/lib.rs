@@ -1,5 +1,8 @@
 //! vethbench traffic: the frame format, AF_XDP sockets, pinned workers and measurement.
 
+pub mod engine;
 pub mod frame;
+pub mod report;
+pub mod scenario;
 pub mod seq;
 pub mod xsk;

@@ -97,7 +97,13 @@ mod tests {
     fn in_order_lossless() {
         let mut t = SeqTracker::default();
         (0..100_000u32).for_each(|s| t.record(s));
-        assert_eq!(t.counts(), SeqCounts { received: 100_000, ..Default::default() });
+        assert_eq!(
+            t.counts(),
+            SeqCounts {
+                received: 100_000,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]
@@ -112,8 +118,10 @@ mod tests {
 
     #[test]
     fn wraps_around_u32() {
-        let mut t = SeqTracker::default();
-        t.next = u64::from(u32::MAX) - 5;
+        let mut t = SeqTracker {
+            next: u64::from(u32::MAX) - 5,
+            ..SeqTracker::default()
+        };
         for s in (u32::MAX - 5..=u32::MAX).chain(0..10) {
             t.record(s);
         }

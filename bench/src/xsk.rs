@@ -6,7 +6,9 @@ use std::num::NonZeroU32;
 use std::os::fd::{AsRawFd, RawFd};
 
 use serde::{Deserialize, Serialize};
-use xsk_rs::config::{BindFlags, FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig};
+use xsk_rs::config::{
+    BindFlags, FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig,
+};
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
 /// Socket and ring settings.
@@ -76,7 +78,11 @@ impl XskConfig {
             })
         };
         if self.frame_size != 2048 && self.frame_size != 4096 {
-            return bad("--frame-size", self.frame_size, "UMEM frames are 2048 or 4096 bytes");
+            return bad(
+                "--frame-size",
+                self.frame_size,
+                "UMEM frames are 2048 or 4096 bytes",
+            );
         }
         if !self.ring.is_power_of_two() || !(64..=32768).contains(&self.ring) {
             return bad("--ring", self.ring, "a power of two in 64..=32768");
@@ -85,7 +91,11 @@ impl XskConfig {
             return bad("--frames", self.frames, "256..=1048576 UMEM frames");
         }
         if self.batch == 0 || self.batch > self.ring / 2 {
-            return bad("--batch", self.batch, &format!("1..={} (half the ring)", self.ring / 2));
+            return bad(
+                "--batch",
+                self.batch,
+                &format!("1..={} (half the ring)", self.ring / 2),
+            );
         }
         Ok(())
     }
@@ -159,7 +169,8 @@ impl Xsk {
             .build()
             .map_err(|e| fail(e.to_string()))?;
         let count = NonZeroU32::new(cfg.frames).ok_or_else(|| fail("no frames".into()))?;
-        let (umem, frames) = Umem::new(umem_config, count, false).map_err(|e| fail(format!("UMEM: {e}")))?;
+        let (umem, frames) =
+            Umem::new(umem_config, count, false).map_err(|e| fail(format!("UMEM: {e}")))?;
         let mut bind = BindFlags::XDP_COPY;
         if cfg.need_wakeup {
             bind |= BindFlags::XDP_USE_NEED_WAKEUP;
@@ -170,7 +181,8 @@ impl Xsk {
             .libxdp_flags(LibxdpFlags::XSK_LIBXDP_FLAGS_INHIBIT_PROG_LOAD)
             .bind_flags(bind)
             .build();
-        let name = std::ffi::CString::new(interface).map_err(|_| fail("interface name has a NUL".into()))?;
+        let name = std::ffi::CString::new(interface)
+            .map_err(|_| fail("interface name has a NUL".into()))?;
         let ifname = Interface::new(name);
         // Right after another socket on this queue closed, bind can fail with EBUSY for a moment.
         let mut attempt = 0;
@@ -201,7 +213,8 @@ impl Xsk {
                 (libc::SO_BUSY_POLL, 20),
                 (libc::SO_BUSY_POLL_BUDGET, cfg.batch as libc::c_int),
             ] {
-                setsockopt_int(fd, opt, value).map_err(|e| fail(format!("busy-poll socket option {opt}: {e}")))?;
+                setsockopt_int(fd, opt, value)
+                    .map_err(|e| fail(format!("busy-poll socket option {opt}: {e}")))?;
             }
         }
         Ok(xsk)
@@ -235,7 +248,8 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_bad_values_name_their_flag() {
         XskConfig::default().validate().unwrap();
-        let cases: [(fn(&mut XskConfig), &str); 5] = [
+        type Case = (fn(&mut XskConfig), &'static str);
+        let cases: [Case; 5] = [
             (|c| c.frame_size = 3000, "--frame-size 3000"),
             (|c| c.ring = 1000, "--ring 1000"),
             (|c| c.frames = 10, "--frames 10"),

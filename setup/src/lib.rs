@@ -4,6 +4,7 @@
 //! Every name carries a [`RunId`] (`vb-<id>-a` for namespaces, `vb<id>a` for links), so leftovers
 //! of a killed run can be found, and nothing that is not ours is ever touched.
 
+mod counters;
 mod error;
 mod ethtool;
 mod names;
@@ -21,11 +22,12 @@ mod verify;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use counters::{link_counters, LinkCounters};
 pub use error::SetupError;
 pub use names::{RunId, Side, MAX_ID_LEN};
 pub use plan::{Addressing, ADDRESSING};
 pub use spec::{SysctlSpec, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
 pub use state::RunRecord;
 pub use teardown::{cleanup, down, Cleanup, Removed, Skipped};
-pub use topology::{Endpoint, Topology, TopologyInfo};
+pub use topology::{Endpoint, Mac, Topology, TopologyInfo};
 pub use verify::{udp_round_trip, RoundTrip};

@@ -1,0 +1,177 @@
+//! What a run measured, as plain serde values: rates, latency summaries, and the accounting that
+//! says where every frame went.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::serialization::{Serializer, V2Serializer};
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// Percentiles of one latency histogram, in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Samples recorded.
+    pub samples: u64,
+    /// Smallest.
+    pub min_ns: u64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Largest.
+    pub max_ns: u64,
+    /// Mean.
+    pub mean_ns: f64,
+}
+
+impl LatencySummary {
+    /// Summarises a histogram; `None` when it is empty.
+    pub fn of(h: &Histogram<u64>) -> Option<LatencySummary> {
+        (!h.is_empty()).then(|| LatencySummary {
+            samples: h.len(),
+            min_ns: h.min(),
+            p50_ns: h.value_at_quantile(0.5),
+            p90_ns: h.value_at_quantile(0.9),
+            p99_ns: h.value_at_quantile(0.99),
+            p999_ns: h.value_at_quantile(0.999),
+            max_ns: h.max(),
+            mean_ns: h.mean(),
+        })
+    }
+}
+
+/// Serialises a histogram as HdrHistogram V2, base64, so it can be merged and re-analysed later.
+pub fn histogram_v2_base64(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2Serializer::new().serialize(h, &mut bytes) {
+        Ok(_) => base64_encode(&bytes),
+        Err(_) => String::new(),
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Frames lost at one counted place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// Where (the counter that saw them).
+    pub place: String,
+    /// How many.
+    pub frames: u64,
+}
+
+/// "sent N = received R + attributed D + unexplained U".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accounting {
+    /// Frames the sender's kernel took (warm-up included).
+    pub sent: u64,
+    /// Frames that arrived where the mode ends (warm-up included).
+    pub received: u64,
+    /// Losses some kernel counter explains, place by place (only non-zero places).
+    pub attributed: Vec<Attribution>,
+    /// What no counter explains; 0 on a quiet machine.
+    pub unexplained: i64,
+}
+
+impl Accounting {
+    /// Builds the accounting; places with zero frames are left out.
+    pub fn new(sent: u64, received: u64, places: &[(&str, u64)]) -> Accounting {
+        let attributed: Vec<Attribution> = places
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(p, n)| Attribution {
+                place: (*p).to_string(),
+                frames: *n,
+            })
+            .collect();
+        let explained: u64 = attributed.iter().map(|a| a.frames).sum();
+        Accounting {
+            sent,
+            received,
+            unexplained: sent as i64 - received as i64 - explained as i64,
+            attributed,
+        }
+    }
+
+    /// Frames attributed in total.
+    pub fn attributed_total(&self) -> u64 {
+        self.attributed.iter().map(|a| a.frames).sum()
+    }
+}
+
+/// Everything one run measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunOutcome {
+    /// The mode.
+    pub mode: crate::scenario::Mode,
+    /// Frame size in bytes (no FCS).
+    pub size: usize,
+    /// IPv6 instead of IPv4.
+    pub ipv6: bool,
+    /// Cores of side A (sender) and side B.
+    pub cores: [usize; 2],
+    /// XDP attach mode.
+    pub xdp_mode: bpf::XdpMode,
+    /// Measured window, seconds (first to last measured send).
+    pub window_s: f64,
+    /// Measured frames sent.
+    pub sent: u64,
+    /// Measured frames that arrived.
+    pub received: u64,
+    /// Offered rate, frames per second.
+    pub offered_pps: f64,
+    /// Delivered rate, frames per second.
+    pub received_pps: f64,
+    /// Delivered rate in Gbit/s of frame bytes (no FCS, preamble or gap).
+    pub received_gbps: f64,
+    /// Lost share of measured frames, percent.
+    pub loss_pct: f64,
+    /// Round-trip times (modes where frames return).
+    pub rtt: Option<LatencySummary>,
+    /// A→B one-way times.
+    pub one_way_a2b: Option<LatencySummary>,
+    /// B→A one-way times.
+    pub one_way_b2a: Option<LatencySummary>,
+    /// Where every frame went.
+    pub accounting: Accounting,
+    /// Raw kernel counters used for the accounting (deltas over the run).
+    pub counters: BTreeMap<String, u64>,
+    /// Histograms, HdrHistogram V2 base64, by name.
+    pub histograms: BTreeMap<String, String>,
+    /// Things the reader must know to trust the figures.
+    pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounting_balances() {
+        let a = Accounting::new(100, 90, &[("ring full", 7), ("nowhere", 0)]);
+        assert_eq!(a.unexplained, 3);
+        assert_eq!(a.attributed.len(), 1);
+        assert_eq!(a.attributed_total(), 7);
+        assert_eq!(Accounting::new(10, 10, &[]).unexplained, 0);
+    }
+
+    #[test]
+    fn summaries_and_serialisation() {
+        let mut h = crate::engine::histogram();
+        assert!(LatencySummary::of(&h).is_none());
+        for v in 1..=1000u64 {
+            h.record(v * 1000).unwrap();
+        }
+        let s = LatencySummary::of(&h).unwrap();
+        assert_eq!(s.samples, 1000);
+        assert!((499_000..=501_000).contains(&s.p50_ns), "{s:?}");
+        assert!(!histogram_v2_base64(&h).is_empty());
+    }
+}

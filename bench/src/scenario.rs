@@ -1,0 +1,616 @@
+//! One benchmark run on a topology that is up: attach the mode's XDP programs, start a pinned
+//! worker per side inside its namespace, open the sockets, start them together, stop them, and
+//! account for every frame with the kernel's counters.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use bpf::{Attached, Counters, Program, XdpMode, XdpProgram};
+use serde::{Deserialize, Serialize};
+use setup::netns::NetnsFile;
+use setup::{link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
+
+use crate::engine::{self, GenOutcome, GenPlan, Pace, ReflectOutcome, SinkOutcome};
+use crate::frame::{self, FrameSpec};
+use crate::report::{histogram_v2_base64, Accounting, LatencySummary, RunOutcome};
+use crate::xsk::{Xsk, XskConfig, XskError};
+
+/// UDP destination port of frames A → B (what B's program matches).
+pub const PORT_A_TO_B: u16 = 9000;
+/// UDP destination port of frames B → A (what A's program matches).
+pub const PORT_B_TO_A: u16 = 9001;
+/// Room the kernel keeps in front of each UMEM frame (XDP_PACKET_HEADROOM).
+const XDP_HEADROOM: usize = 256;
+
+/// What a run measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// A transmits (AF_XDP), B receives (AF_XDP) and drops: offered vs received rate, loss.
+    Throughput,
+    /// A transmits, B forwards back through its own AF_XDP TX, A receives: rate + RTT under load.
+    L2fwd,
+    /// Ping-pong with N frames in flight: RTT and one-way times.
+    Latency,
+    /// A's AF_XDP TX into B's in-kernel sink: the receive ceiling of this path.
+    XdpDrop,
+    /// A's AF_XDP ping-pong against B's in-kernel reflector: the latency floor.
+    XdpTx,
+}
+
+impl Mode {
+    /// Whether frames come back to A.
+    pub fn returns(self) -> bool {
+        matches!(self, Mode::L2fwd | Mode::Latency | Mode::XdpTx)
+    }
+
+    /// Whether the generator keeps a fixed number in flight.
+    pub fn closed_loop(self) -> bool {
+        matches!(self, Mode::Latency | Mode::XdpTx)
+    }
+
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Throughput => "throughput",
+            Mode::L2fwd => "l2fwd",
+            Mode::Latency => "latency",
+            Mode::XdpDrop => "xdp-drop",
+            Mode::XdpTx => "xdp-tx",
+        }
+    }
+}
+
+/// Everything a run needs, validated before anything is created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// The mode (`--mode`).
+    pub mode: Mode,
+    /// Frame size in bytes, Ethernet header included, FCS excluded (`--size`).
+    pub size: usize,
+    /// IPv6 frames instead of IPv4 (`--ipv6`).
+    pub ipv6: bool,
+    /// Measuring time (`--duration`), ns.
+    pub duration_ns: u64,
+    /// Warm-up before measuring (`--warmup`), ns.
+    pub warmup_ns: u64,
+    /// Stop after this many measured frames (`--count`).
+    pub count: Option<u64>,
+    /// Offered rate limit, frames per second (`--rate`); open-loop modes only.
+    pub rate: Option<u64>,
+    /// Frames in flight (`--inflight`); closed-loop modes only.
+    pub inflight: u32,
+    /// Socket and ring settings.
+    pub xsk: XskConfig,
+    /// XDP attach mode (`--xdp-mode`).
+    pub xdp_mode: XdpMode,
+    /// Cores of side A and side B (`--cores A,B`).
+    pub cores: [usize; 2],
+    /// Stamp and record latencies (`--no-timestamps` turns it off).
+    pub timestamps: bool,
+}
+
+/// Errors of a run; messages name the flag, interface or worker.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// An option out of range or in conflict with another.
+    #[error("{flag} {value}: {reason}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// The value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// Socket settings.
+    #[error(transparent)]
+    Xsk(#[from] XskError),
+    /// Topology access.
+    #[error(transparent)]
+    Setup(#[from] setup::SetupError),
+    /// XDP programs.
+    #[error(transparent)]
+    Bpf(#[from] bpf::BpfError),
+    /// A worker failed.
+    #[error("worker {side}: {message}")]
+    Worker {
+        /// Which side.
+        side: Side,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn invalid(flag: &'static str, value: impl ToString, reason: impl Into<String>) -> BenchError {
+    BenchError::Invalid {
+        flag,
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Cores this process may run on.
+pub fn available_cores() -> Vec<usize> {
+    core_affinity::get_core_ids()
+        .map(|ids| ids.into_iter().map(|c| c.id).collect())
+        .unwrap_or_default()
+}
+
+impl RunSpec {
+    /// Checks the spec against itself, the machine and a topology MTU.
+    pub fn validate(&self, mtu: u32) -> Result<(), BenchError> {
+        self.xsk.validate()?;
+        let min = frame::min_size(self.ipv6);
+        let max = (mtu as usize + 14).min(self.xsk.frame_size as usize - XDP_HEADROOM);
+        if self.size < min || self.size > max {
+            return Err(invalid(
+                "--size",
+                self.size,
+                format!(
+                    "{} frames here are {min}..={max} bytes (MTU {mtu} + 14, and UMEM frame {} - {XDP_HEADROOM} headroom)",
+                    if self.ipv6 { "IPv6" } else { "IPv4" },
+                    self.xsk.frame_size
+                ),
+            ));
+        }
+        let cores = available_cores();
+        for core in self.cores {
+            if !cores.contains(&core) {
+                return Err(invalid(
+                    "--cores",
+                    core,
+                    format!("this process may run on cores {cores:?}"),
+                ));
+            }
+        }
+        if self.duration_ns == 0 && self.count.is_none() {
+            return Err(invalid("--duration", 0, "give a duration > 0 or a --count"));
+        }
+        if self.count == Some(0) {
+            return Err(invalid("--count", 0, "at least 1 frame"));
+        }
+        if self.rate == Some(0) {
+            return Err(invalid("--rate", 0, "at least 1 frame per second"));
+        }
+        if self.rate.is_some() && self.mode.closed_loop() {
+            return Err(invalid(
+                "--rate",
+                self.rate.unwrap_or(0),
+                format!("{} mode paces itself with --inflight", self.mode.name()),
+            ));
+        }
+        if self.mode.closed_loop() && !(1..=self.xsk.ring / 2).contains(&self.inflight) {
+            return Err(invalid(
+                "--inflight",
+                self.inflight,
+                format!("1..={} (half the ring)", self.xsk.ring / 2),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Warnings about the spec itself (printed with the results).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.cores[0] == self.cores[1] {
+            w.push(format!(
+                "sender and receiver share core {}: the figures include their contention (use --cores 0,1 on a machine with two free cores)",
+                self.cores[0]
+            ));
+        }
+        w
+    }
+}
+
+/// The programs a mode attaches, and on which side.
+fn programs(mode: Mode) -> [Option<Program>; 2] {
+    match mode {
+        Mode::Throughput => [None, Some(Program::XskRedirect)],
+        Mode::L2fwd | Mode::Latency => [Some(Program::XskRedirect), Some(Program::XskRedirect)],
+        Mode::XdpDrop => [None, Some(Program::Sink { pass: false })],
+        Mode::XdpTx => [Some(Program::XskRedirect), Some(Program::Reflect)],
+    }
+}
+
+fn attach(
+    program: Option<Program>,
+    e: &Endpoint,
+    port: u16,
+    mode: XdpMode,
+) -> Result<Option<Attached>, BenchError> {
+    program
+        .map(|p| {
+            Ok(XdpProgram::load(p, port)?.attach(&e.namespace, &e.interface, e.ifindex, mode)?)
+        })
+        .transpose()
+}
+
+/// Enters the endpoint's namespace, pins the core and opens the socket (on the worker thread).
+fn open_socket(
+    e: &Endpoint,
+    core: usize,
+    cfg: &XskConfig,
+    program: Option<&Attached>,
+) -> Result<Xsk, String> {
+    NetnsFile::open(&e.namespace)
+        .and_then(|ns| ns.enter())
+        .map_err(|err| err.to_string())?;
+    if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+        return Err(format!("cannot pin to core {core}"));
+    }
+    let xsk = Xsk::open(&e.interface, 0, cfg).map_err(|err| err.to_string())?;
+    if let Some(p) = program {
+        p.program()
+            .register_xsk(0, xsk.fd())
+            .map_err(|err| err.to_string())?;
+    }
+    Ok(xsk)
+}
+
+enum BOutcome {
+    Sink(SinkOutcome),
+    Reflect(ReflectOutcome),
+    Kernel,
+}
+
+/// Counters of both ends and both programs at one moment.
+struct Snapshot {
+    veth: [LinkCounters; 2],
+    prog: [Counters; 2],
+}
+
+fn snapshot(topo: &TopologyInfo, progs: &[Option<Attached>; 2]) -> Result<Snapshot, BenchError> {
+    let prog = |i: usize| -> Result<Counters, BenchError> {
+        Ok(match &progs[i] {
+            Some(p) => p.program().counters()?,
+            None => Counters::default(),
+        })
+    };
+    Ok(Snapshot {
+        veth: [
+            link_counters(topo.endpoint(Side::A))?,
+            link_counters(topo.endpoint(Side::B))?,
+        ],
+        prog: [prog(0)?, prog(1)?],
+    })
+}
+
+/// Runs one measurement on a topology that is up.
+pub fn run(topo: &TopologyInfo, spec: &RunSpec) -> Result<RunOutcome, BenchError> {
+    let (a, b) = (topo.endpoint(Side::A), topo.endpoint(Side::B));
+    spec.validate(a.mtu)?;
+    let mut template = vec![0u8; spec.size];
+    let (src_ip, dst_ip) = if spec.ipv6 {
+        match (a.ipv6, b.ipv6) {
+            (Some(s), Some(d)) => (s.into(), d.into()),
+            _ => {
+                return Err(invalid(
+                    "--ipv6",
+                    "",
+                    "the topology has no IPv6 (MTU below 1280)",
+                ))
+            }
+        }
+    } else {
+        (a.ipv4.into(), b.ipv4.into())
+    };
+    let layout = frame::build(
+        &mut template,
+        &FrameSpec {
+            src_mac: a.mac.0,
+            dst_mac: b.mac.0,
+            src_ip,
+            dst_ip,
+            src_port: PORT_B_TO_A,
+            dst_port: PORT_A_TO_B,
+            flow: engine::FLOW_WARMUP,
+            size: spec.size,
+        },
+    )
+    .map_err(|e| invalid("--size", spec.size, e.to_string()))?;
+    let [prog_a, prog_b] = programs(spec.mode);
+    let progs = [
+        attach(prog_a, a, PORT_B_TO_A, spec.xdp_mode)?,
+        attach(prog_b, b, PORT_A_TO_B, spec.xdp_mode)?,
+    ];
+    let plan = GenPlan {
+        template,
+        layout,
+        pace: if spec.mode.closed_loop() {
+            Pace::Closed {
+                inflight: spec.inflight,
+                timeout_ns: 200_000_000,
+            }
+        } else {
+            Pace::Open { rate: spec.rate }
+        },
+        returns: spec.mode.returns(),
+        warmup_ns: spec.warmup_ns,
+        duration_ns: if spec.count.is_some() && spec.duration_ns == 0 {
+            u64::MAX / 4
+        } else {
+            spec.duration_ns
+        },
+        count: spec.count,
+        batch: spec.xsk.batch as usize,
+        need_wakeup: spec.xsk.need_wakeup,
+        timestamps: spec.timestamps,
+        drain_ns: 200_000_000,
+    };
+    let (go, stop, abort) = (
+        AtomicBool::new(false),
+        AtomicBool::new(false),
+        AtomicBool::new(false),
+    );
+    let b_has_socket = matches!(spec.mode, Mode::Throughput | Mode::L2fwd | Mode::Latency);
+    let workers = 1 + usize::from(b_has_socket);
+    let ring = spec.xsk.ring as usize;
+    let (gen, b_outcome, before, after) = std::thread::scope(|s| -> Result<_, BenchError> {
+        let (ready_tx, ready_rx) = mpsc::channel::<(Side, Result<(), String>)>();
+        let (progs, plan, go, stop, abort) = (&progs, &plan, &go, &stop, &abort);
+        let ready_a = ready_tx.clone();
+        let worker_a = s.spawn(move || -> Result<GenOutcome, String> {
+            let mut xsk = match open_socket(a, spec.cores[0], &spec.xsk, progs[0].as_ref()) {
+                Ok(x) => x,
+                Err(e) => {
+                    let _ = ready_a.send((Side::A, Err(e.clone())));
+                    return Err(e);
+                }
+            };
+            let _ = ready_a.send((Side::A, Ok(())));
+            Ok(engine::generate(&mut xsk, plan, go, abort))
+        });
+        let worker_b = b_has_socket.then(|| {
+            let ready_b = ready_tx.clone();
+            s.spawn(move || -> Result<BOutcome, String> {
+                let mut xsk = match open_socket(b, spec.cores[1], &spec.xsk, progs[1].as_ref()) {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let _ = ready_b.send((Side::B, Err(e.clone())));
+                        return Err(e);
+                    }
+                };
+                let _ = ready_b.send((Side::B, Ok(())));
+                let batch = spec.xsk.batch as usize;
+                Ok(if spec.mode == Mode::Throughput {
+                    BOutcome::Sink(engine::sink(&mut xsk, ring, batch, spec.timestamps, stop))
+                } else {
+                    BOutcome::Reflect(engine::reflect(
+                        &mut xsk,
+                        ring,
+                        batch,
+                        spec.xsk.need_wakeup,
+                        spec.timestamps,
+                        stop,
+                    ))
+                })
+            })
+        });
+        drop(ready_tx);
+        let mut failure = None;
+        for _ in 0..workers {
+            match ready_rx.recv_timeout(Duration::from_secs(10)) {
+                Ok((_, Ok(()))) => {}
+                Ok((side, Err(message))) => {
+                    failure.get_or_insert(BenchError::Worker { side, message });
+                }
+                Err(_) => {
+                    failure.get_or_insert(BenchError::Worker {
+                        side: Side::A,
+                        message: "workers did not get ready within 10 s".into(),
+                    });
+                }
+            }
+        }
+        let before = match failure {
+            None => snapshot(topo, progs),
+            Some(e) => Err(e),
+        };
+        match &before {
+            Ok(_) => go.store(true, Ordering::Release),
+            Err(_) => abort.store(true, Ordering::Release),
+        }
+        let gen = worker_a.join();
+        // B keeps receiving until A is done and its frames have drained.
+        stop.store(true, Ordering::Release);
+        let b_out = worker_b.map(|w| w.join());
+        let before = before?;
+        let worker_err = |side, message: String| BenchError::Worker { side, message };
+        let gen = gen
+            .map_err(|_| worker_err(Side::A, "panicked".into()))?
+            .map_err(|m| worker_err(Side::A, m))?;
+        let b_outcome = match b_out {
+            None => BOutcome::Kernel,
+            Some(r) => r
+                .map_err(|_| worker_err(Side::B, "panicked".into()))?
+                .map_err(|m| worker_err(Side::B, m))?,
+        };
+        let after = snapshot(topo, progs)?;
+        Ok((gen, b_outcome, before, after))
+    })?;
+    drop(progs);
+    Ok(outcome(spec, gen, b_outcome, &before, &after))
+}
+
+/// Turns what the workers and the kernel counted into a [`RunOutcome`].
+fn outcome(
+    spec: &RunSpec,
+    gen: GenOutcome,
+    b: BOutcome,
+    before: &Snapshot,
+    after: &Snapshot,
+) -> RunOutcome {
+    let veth = [
+        after.veth[0].since(&before.veth[0]),
+        after.veth[1].since(&before.veth[1]),
+    ];
+    let prog = [
+        after.prog[0].since(&before.prog[0]),
+        after.prog[1].since(&before.prog[1]),
+    ];
+    let passed = |p: &Counters| p.matched.saturating_sub(p.redirected + p.dropped + p.tx);
+    let mut counters = BTreeMap::new();
+    counters.insert("veth_a.tx_dropped".to_string(), veth[0].tx_dropped);
+    counters.insert("veth_a.rx_dropped".to_string(), veth[0].rx_dropped);
+    counters.insert("veth_b.tx_dropped".to_string(), veth[1].tx_dropped);
+    counters.insert("veth_b.rx_dropped".to_string(), veth[1].rx_dropped);
+    for (side, p) in ["a", "b"].iter().zip(&prog) {
+        counters.insert(format!("xdp_{side}.matched"), p.matched);
+        counters.insert(format!("xdp_{side}.redirected"), p.redirected);
+        counters.insert(format!("xdp_{side}.dropped"), p.dropped);
+        counters.insert(format!("xdp_{side}.tx"), p.tx);
+    }
+    counters.insert("xsk_a.rx_dropped".into(), gen.xsk.rx_dropped);
+    counters.insert("xsk_a.rx_ring_full".into(), gen.xsk.rx_ring_full);
+    counters.insert("xsk_a.tx_invalid_descs".into(), gen.xsk.tx_invalid_descs);
+    let a_rx_losses = [
+        ("A: XDP passed to the stack (no socket)", passed(&prog[0])),
+        ("A: socket rx_dropped (fill ring empty)", gen.xsk.rx_dropped),
+        ("A: socket rx ring full", gen.xsk.rx_ring_full),
+    ];
+    let mut histograms = BTreeMap::new();
+    let mut one_way_a2b = None;
+    let (received_total, accounting) = match &b {
+        BOutcome::Sink(sink) => {
+            counters.insert("xsk_b.rx_dropped".into(), sink.xsk.rx_dropped);
+            counters.insert("xsk_b.rx_ring_full".into(), sink.xsk.rx_ring_full);
+            counters.insert(
+                "xsk_b.rx_fill_ring_empty_descs".into(),
+                sink.xsk.rx_fill_ring_empty_descs,
+            );
+            one_way_a2b = LatencySummary::of(&sink.one_way);
+            histograms.insert("one_way_a2b".into(), histogram_v2_base64(&sink.one_way));
+            let places = [
+                ("veth A: tx_dropped", veth[0].tx_dropped),
+                ("B: XDP passed to the stack (no socket)", passed(&prog[1])),
+                (
+                    "B: socket rx_dropped (fill ring empty)",
+                    sink.xsk.rx_dropped,
+                ),
+                ("B: socket rx ring full", sink.xsk.rx_ring_full),
+            ];
+            (
+                sink.received_total,
+                Accounting::new(gen.sent_total, sink.received_total, &places),
+            )
+        }
+        BOutcome::Reflect(r) => {
+            counters.insert("xsk_b.rx_dropped".into(), r.xsk.rx_dropped);
+            counters.insert("xsk_b.rx_ring_full".into(), r.xsk.rx_ring_full);
+            counters.insert("reflector_b.reflected".into(), r.reflected);
+            let mut places = vec![
+                ("veth A: tx_dropped", veth[0].tx_dropped),
+                ("B: XDP passed to the stack (no socket)", passed(&prog[1])),
+                ("B: socket rx_dropped (fill ring empty)", r.xsk.rx_dropped),
+                ("B: socket rx ring full", r.xsk.rx_ring_full),
+                ("B: not a vethbench frame", r.foreign),
+                ("veth B: tx_dropped", veth[1].tx_dropped),
+            ];
+            places.extend(a_rx_losses);
+            (
+                gen.returned_total,
+                Accounting::new(gen.sent_total, gen.returned_total, &places),
+            )
+        }
+        BOutcome::Kernel if spec.mode == Mode::XdpDrop => {
+            let places = [
+                ("veth A: tx_dropped", veth[0].tx_dropped),
+                ("B: XDP passed to the stack", passed(&prog[1])),
+            ];
+            (
+                prog[1].dropped,
+                Accounting::new(gen.sent_total, prog[1].dropped, &places),
+            )
+        }
+        BOutcome::Kernel => {
+            let mut places = vec![
+                ("veth A: tx_dropped", veth[0].tx_dropped),
+                ("B: XDP passed to the stack", passed(&prog[1])),
+                ("veth B: rx_dropped (XDP_TX failed)", veth[1].rx_dropped),
+                ("veth B: tx_dropped", veth[1].tx_dropped),
+            ];
+            places.extend(a_rx_losses);
+            (
+                gen.returned_total,
+                Accounting::new(gen.sent_total, gen.returned_total, &places),
+            )
+        }
+    };
+    // Measured frames that arrived: exact from sequence numbers where a socket received them;
+    // for the in-kernel sink, all losses are charged to the measured window (conservative).
+    let received = match &b {
+        BOutcome::Sink(sink) => sink.received.received,
+        BOutcome::Reflect(_) => gen.returned.received,
+        BOutcome::Kernel if spec.mode == Mode::XdpDrop => gen
+            .sent_measured
+            .saturating_sub(gen.sent_total.saturating_sub(received_total)),
+        BOutcome::Kernel => gen.returned.received,
+    };
+    let rtt = LatencySummary::of(&gen.rtt);
+    if spec.mode.returns() {
+        histograms.insert("rtt".into(), histogram_v2_base64(&gen.rtt));
+        histograms.insert("one_way_a2b".into(), histogram_v2_base64(&gen.a2b));
+        histograms.insert("one_way_b2a".into(), histogram_v2_base64(&gen.b2a));
+        if spec.mode != Mode::XdpTx {
+            one_way_a2b = LatencySummary::of(&gen.a2b);
+        }
+    }
+    let one_way_b2a = if spec.mode.returns() && spec.mode != Mode::XdpTx {
+        LatencySummary::of(&gen.b2a)
+    } else {
+        None
+    };
+    let window_s = gen.window_ns as f64 / 1e9;
+    let rate = |n: u64| {
+        if window_s > 0.0 {
+            n as f64 / window_s
+        } else {
+            0.0
+        }
+    };
+    let mut warnings = spec.warnings();
+    if accounting.unexplained != 0 {
+        warnings.push(format!(
+            "{} frames are not explained by any kernel counter (a busy machine, or frames still in flight at the end)",
+            accounting.unexplained
+        ));
+    }
+    if gen.timeouts > 0 {
+        warnings.push(format!(
+            "{} frames did not come back within 200 ms and were given up on",
+            gen.timeouts
+        ));
+    }
+    if spec.mode == Mode::XdpTx {
+        warnings
+            .push("xdp-tx: B reflects in the kernel, so the A→B/B→A split is not measured".into());
+    }
+    RunOutcome {
+        mode: spec.mode,
+        size: spec.size,
+        ipv6: spec.ipv6,
+        cores: spec.cores,
+        xdp_mode: spec.xdp_mode,
+        window_s,
+        sent: gen.sent_measured,
+        received,
+        offered_pps: rate(gen.sent_measured),
+        received_pps: rate(received),
+        received_gbps: rate(received) * spec.size as f64 * 8.0 / 1e9,
+        loss_pct: if gen.sent_measured > 0 {
+            100.0 * gen.sent_measured.saturating_sub(received) as f64 / gen.sent_measured as f64
+        } else {
+            0.0
+        },
+        rtt,
+        one_way_a2b,
+        one_way_b2a,
+        accounting,
+        counters,
+        histograms,
+        warnings,
+    }
+}

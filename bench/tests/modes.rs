@@ -1,0 +1,147 @@
+//! Every mode on a real topology, as root: AF_XDP sockets in two namespaces, our XDP programs,
+//! short runs that must deliver and account for every frame.
+
+use bench::scenario::{run, BenchError, Mode, RunSpec};
+use bench::xsk::XskConfig;
+use bpf::XdpMode;
+use setup::testing::{skip_without_root, test_id, HostLock};
+use setup::{Topology, TopologySpec};
+
+fn spec(mode: Mode) -> RunSpec {
+    RunSpec {
+        mode,
+        size: 64,
+        ipv6: false,
+        duration_ns: 0,
+        warmup_ns: 0,
+        count: Some(20_000),
+        rate: None,
+        inflight: 1,
+        xsk: XskConfig::default(),
+        xdp_mode: XdpMode::Drv,
+        cores: [0, 1],
+        timestamps: true,
+    }
+}
+
+fn topology(tag: &str) -> Topology {
+    Topology::create(&TopologySpec::new(test_id(tag))).expect("topology")
+}
+
+#[test]
+fn throughput_at_a_modest_rate_loses_nothing() {
+    if skip_without_root("throughput_at_a_modest_rate_loses_nothing") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let topo = topology("thr");
+    let mut s = spec(Mode::Throughput);
+    s.rate = Some(50_000);
+    s.warmup_ns = 20_000_000;
+    let out = run(topo.info(), &s).expect("run");
+    assert_eq!(out.sent, 20_000);
+    assert_eq!(out.received, 20_000, "{:#?}", out.accounting);
+    assert_eq!(out.accounting.unexplained, 0, "{:#?}", out.accounting);
+    assert_eq!(out.accounting.sent, out.accounting.received);
+    assert!(out.one_way_a2b.is_some_and(|l| l.samples == 20_000));
+    let pps = out.offered_pps;
+    assert!(
+        pps > 40_000.0 && pps < 60_000.0,
+        "rate limit holds roughly: {pps}"
+    );
+}
+
+#[test]
+fn latency_returns_a_sample_per_frame() {
+    if skip_without_root("latency_returns_a_sample_per_frame") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let topo = topology("lat");
+    let mut s = spec(Mode::Latency);
+    s.count = Some(2_000);
+    let out = run(topo.info(), &s).expect("run");
+    assert_eq!(out.sent, 2_000);
+    let rtt = out.rtt.expect("rtt");
+    assert_eq!(rtt.samples, 2_000);
+    assert_eq!(out.received, 2_000);
+    let (a2b, b2a) = (out.one_way_a2b.unwrap(), out.one_way_b2a.unwrap());
+    assert!(
+        a2b.p50_ns < rtt.p50_ns && b2a.p50_ns < rtt.p50_ns,
+        "one-way below round trip"
+    );
+    assert_eq!(out.accounting.unexplained, 0, "{:#?}", out.accounting);
+}
+
+#[test]
+fn l2fwd_forwards_back() {
+    if skip_without_root("l2fwd_forwards_back") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let topo = topology("l2f");
+    let mut s = spec(Mode::L2fwd);
+    s.rate = Some(20_000);
+    s.count = Some(5_000);
+    let out = run(topo.info(), &s).expect("run");
+    // Frames only reach A's socket if B swapped the addresses and ports (A's program matches
+    // UDP to port 9001, which only a swapped frame carries).
+    assert_eq!(out.received, 5_000, "{:#?}", out.accounting);
+    assert_eq!(out.counters["xdp_a.redirected"], out.accounting.received);
+    assert_eq!(out.accounting.unexplained, 0, "{:#?}", out.accounting);
+    assert!(out.rtt.is_some());
+}
+
+#[test]
+fn in_kernel_sink_and_reflector() {
+    if skip_without_root("in_kernel_sink_and_reflector") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let topo = topology("kern");
+    let mut s = spec(Mode::XdpDrop);
+    s.rate = Some(50_000);
+    s.count = Some(10_000);
+    let out = run(topo.info(), &s).expect("xdp-drop");
+    assert_eq!(out.counters["xdp_b.dropped"], out.accounting.sent);
+    assert_eq!(out.received, 10_000);
+    assert_eq!(out.accounting.unexplained, 0);
+    let mut s = spec(Mode::XdpTx);
+    s.count = Some(2_000);
+    let out = run(topo.info(), &s).expect("xdp-tx");
+    assert_eq!(out.rtt.expect("rtt").samples, 2_000);
+    assert_eq!(out.counters["xdp_b.tx"], out.accounting.sent);
+    assert_eq!(out.accounting.unexplained, 0, "{:#?}", out.accounting);
+}
+
+#[test]
+fn bad_core_is_refused_before_anything_is_attached() {
+    if skip_without_root("bad_core_is_refused_before_anything_is_attached") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let topo = topology("core");
+    let mut s = spec(Mode::Throughput);
+    s.cores = [0, 999];
+    let err = run(topo.info(), &s).err().expect("core 999 does not exist");
+    assert!(
+        matches!(
+            err,
+            BenchError::Invalid {
+                flag: "--cores",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let mut s = spec(Mode::Throughput);
+    s.cores = [1, 1];
+    s.rate = Some(20_000);
+    s.count = Some(1_000);
+    let out = run(topo.info(), &s).expect("shared core still runs");
+    assert!(
+        out.warnings.iter().any(|w| w.contains("share core 1")),
+        "{:?}",
+        out.warnings
+    );
+}
