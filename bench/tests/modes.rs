@@ -123,7 +123,7 @@ fn bad_core_is_refused_before_anything_is_attached() {
     let topo = topology("core");
     let mut s = spec(Mode::Throughput);
     s.cores = [0, 999];
-    let err = run(topo.info(), &s).err().expect("core 999 does not exist");
+    let err = run(topo.info(), &s).expect_err("core 999 does not exist");
     assert!(
         matches!(
             err,
