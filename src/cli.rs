@@ -2,6 +2,9 @@
 //! values need checking against each other, one validated options struct built from it before
 //! anything touches the kernel.
 
+use bench::scenario::{BenchError, Mode, RunSpec};
+use bench::xsk::XskConfig;
+use bpf::XdpMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use setup::{RunId, SetupError, SysctlSpec, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
 
@@ -22,6 +25,11 @@ pub enum Command {
     /// 198.18.0.1/30 <-> 198.18.0.2/30 and 2001:2::1/64 <-> 2001:2::2/64, permanent neighbour
     /// entries (no ARP/ND needed), and prints what the kernel reports back.
     Up(UpArgs),
+    /// Measure: build a topology, run one mode with AF_XDP on both ends, tear it all down.
+    ///
+    /// Prints rates, loss and latency percentiles, and accounts for every frame:
+    /// sent = received + attributed (to a kernel counter) + unexplained.
+    Run(RunArgs),
     /// Send a UDP datagram across a topology and back (IPv4 and, if MTU >= 1280, IPv6).
     Check(CheckArgs),
     /// Remove the topology of one run id.
@@ -64,10 +72,9 @@ pub struct IdArg {
     pub id: RunId,
 }
 
+/// Topology flags shared by `up` and `run`.
 #[derive(Debug, Args)]
-pub struct UpArgs {
-    #[command(flatten)]
-    pub id: IdArg,
+pub struct TopologyArgs {
     /// rx and tx queues of each veth end.
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_QUEUES)))]
@@ -99,6 +106,36 @@ pub struct UpArgs {
     /// Proxy ARP on both veth ends.
     #[arg(long, default_value = "off")]
     pub proxy_arp: Toggle,
+}
+
+impl TopologyArgs {
+    /// The validated topology spec for run id `id`.
+    pub fn spec(&self, id: RunId) -> Result<TopologySpec, SetupError> {
+        let spec = TopologySpec {
+            id,
+            queues: self.queues,
+            mtu: self.mtu,
+            gro: self.gro.map(bool::from),
+            tx_checksum: self.tx_checksum.map(bool::from),
+            threaded_napi: self.threaded.map(bool::from),
+            sysctls: SysctlSpec {
+                rp_filter: self.rp_filter,
+                accept_local: self.accept_local.into(),
+                forwarding: self.forwarding.into(),
+                proxy_arp: self.proxy_arp.into(),
+            },
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub id: IdArg,
+    #[command(flatten)]
+    pub topology: TopologyArgs,
     /// Keep running until Ctrl-C (SIGINT) or SIGTERM, then tear the topology down.
     #[arg(long)]
     pub hold: bool,
@@ -121,23 +158,8 @@ pub struct UpOptions {
 impl TryFrom<UpArgs> for UpOptions {
     type Error = SetupError;
     fn try_from(a: UpArgs) -> Result<Self, SetupError> {
-        let spec = TopologySpec {
-            id: a.id.id,
-            queues: a.queues,
-            mtu: a.mtu,
-            gro: a.gro.map(bool::from),
-            tx_checksum: a.tx_checksum.map(bool::from),
-            threaded_napi: a.threaded.map(bool::from),
-            sysctls: SysctlSpec {
-                rp_filter: a.rp_filter,
-                accept_local: a.accept_local.into(),
-                forwarding: a.forwarding.into(),
-                proxy_arp: a.proxy_arp.into(),
-            },
-        };
-        spec.validate()?;
         Ok(UpOptions {
-            spec,
+            spec: a.topology.spec(a.id.id)?,
             hold: a.hold,
             json: a.json,
         })
@@ -214,4 +236,216 @@ pub struct DoctorArgs {
     /// Print the checks as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Benchmark modes (see `vethbench run --help`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// A transmits (AF_XDP), B receives (AF_XDP) and drops: offered vs received rate, loss.
+    Throughput,
+    /// A transmits, B sends every frame back through its AF_XDP TX: rate and RTT under load.
+    L2fwd,
+    /// Ping-pong with --inflight frames outstanding: RTT and one-way times.
+    Latency,
+    /// A's AF_XDP TX into an in-kernel XDP sink on B: the receive ceiling of this path.
+    XdpDrop,
+    /// A's AF_XDP ping-pong against an in-kernel XDP_TX reflector on B: the latency floor.
+    XdpTx,
+}
+
+impl From<ModeArg> for Mode {
+    fn from(m: ModeArg) -> Mode {
+        match m {
+            ModeArg::Throughput => Mode::Throughput,
+            ModeArg::L2fwd => Mode::L2fwd,
+            ModeArg::Latency => Mode::Latency,
+            ModeArg::XdpDrop => Mode::XdpDrop,
+            ModeArg::XdpTx => Mode::XdpTx,
+        }
+    }
+}
+
+/// XDP attach modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum XdpModeArg {
+    /// Native XDP in the veth driver.
+    Drv,
+    /// Generic XDP after the skb is built.
+    Skb,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !(0.0..=3600.0).contains(&v) {
+        return Err(format!("{v} is outside 0..=3600 seconds"));
+    }
+    Ok(v)
+}
+
+fn parse_cores(s: &str) -> Result<[usize; 2], String> {
+    let parts: Vec<&str> = s.split(',').collect();
+    let [a, b] = parts.as_slice() else {
+        return Err(format!(
+            "'{s}': give two cores as A,B (sender, receiver), e.g. 0,1"
+        ));
+    };
+    let core = |c: &str| {
+        c.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{c}' is not a core number"))
+    };
+    Ok([core(a)?, core(b)?])
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// What to measure.
+    #[arg(long, value_enum, default_value = "throughput")]
+    pub mode: ModeArg,
+    /// Frame size in bytes: Ethernet header included, FCS excluded (64..=MTU+14; IPv6 >= 82).
+    #[arg(long, value_name = "BYTES", default_value_t = 64)]
+    pub size: usize,
+    /// Send IPv6 frames instead of IPv4.
+    #[arg(long)]
+    pub ipv6: bool,
+    /// Measuring time in seconds (after the warm-up).
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
+    pub duration: f64,
+    /// Warm-up before measuring, in seconds (sent and accounted, not measured).
+    #[arg(long, value_name = "SECONDS", default_value = "0.5", value_parser = parse_seconds)]
+    pub warmup: f64,
+    /// Stop after this many measured frames (with --duration 0: only this).
+    #[arg(long, value_name = "FRAMES")]
+    pub count: Option<u64>,
+    /// Offered rate limit in frames per second (throughput, l2fwd, xdp-drop).
+    #[arg(long, value_name = "PPS")]
+    pub rate: Option<u64>,
+    /// Frames in flight (latency, xdp-tx).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub inflight: u32,
+    /// Cores of the sender (A) and the receiver (B). B's XDP program runs in softirq on A's core.
+    #[arg(long, value_name = "A,B", default_value = "0,1", value_parser = parse_cores)]
+    pub cores: [usize; 2],
+    /// Where the XDP programs run.
+    #[arg(long, value_enum, default_value = "drv")]
+    pub xdp_mode: XdpModeArg,
+    /// UMEM frames per socket.
+    #[arg(long, value_name = "N", default_value_t = XskConfig::default().frames)]
+    pub frames: u32,
+    /// UMEM frame size: 2048 or 4096 (frames above 1792 bytes need 4096).
+    #[arg(long, value_name = "BYTES", default_value_t = XskConfig::default().frame_size)]
+    pub frame_size: u32,
+    /// Entries of each AF_XDP ring (fill, completion, rx, tx); a power of two.
+    #[arg(long, value_name = "N", default_value_t = XskConfig::default().ring)]
+    pub ring: u32,
+    /// Descriptors per ring operation.
+    #[arg(long, value_name = "N", default_value_t = XskConfig::default().batch)]
+    pub batch: u32,
+    /// XDP_USE_NEED_WAKEUP on the sockets.
+    #[arg(long, default_value = "on")]
+    pub need_wakeup: Toggle,
+    /// Busy polling on the sockets (SO_PREFER_BUSY_POLL, SO_BUSY_POLL, SO_BUSY_POLL_BUDGET).
+    #[arg(long)]
+    pub busy_poll: bool,
+    /// Ask for AF_XDP zero-copy (veth has none: refused with an explanation).
+    #[arg(long)]
+    pub zero_copy: bool,
+    /// Do not stamp or record latencies (to measure what measuring costs).
+    #[arg(long)]
+    pub no_timestamps: bool,
+    /// Run id of the topology (default: a fresh one).
+    #[arg(long, value_parser = parse_id)]
+    pub id: Option<RunId>,
+    #[command(flatten)]
+    pub topology: TopologyArgs,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Validated options of `vethbench run`.
+#[derive(Debug)]
+pub struct RunOptions {
+    /// The topology to build.
+    pub topology: TopologySpec,
+    /// The measurement.
+    pub run: RunSpec,
+    /// JSON output.
+    pub json: bool,
+}
+
+impl TryFrom<RunArgs> for RunOptions {
+    type Error = anyhow::Error;
+    fn try_from(a: RunArgs) -> anyhow::Result<Self> {
+        if a.zero_copy {
+            return Err(SetupError::InvalidInput {
+                flag: "--zero-copy",
+                value: String::new(),
+                reason: "veth has no AF_XDP zero-copy mode (its driver does not implement XDP_ZEROCOPY); \
+                         it binds in copy mode, which is the default"
+                    .into(),
+            }
+            .into());
+        }
+        let topology = a.topology.spec(a.id.unwrap_or_else(RunId::generate))?;
+        let run = RunSpec {
+            mode: a.mode.into(),
+            size: a.size,
+            ipv6: a.ipv6,
+            duration_ns: (a.duration * 1e9) as u64,
+            warmup_ns: (a.warmup * 1e9) as u64,
+            count: a.count,
+            rate: a.rate,
+            inflight: a.inflight,
+            xsk: XskConfig {
+                frames: a.frames,
+                frame_size: a.frame_size,
+                ring: a.ring,
+                batch: a.batch,
+                need_wakeup: a.need_wakeup.into(),
+                busy_poll: a.busy_poll,
+            },
+            xdp_mode: match a.xdp_mode {
+                XdpModeArg::Drv => XdpMode::Drv,
+                XdpModeArg::Skb => XdpMode::Skb,
+            },
+            cores: a.cores,
+            timestamps: !a.no_timestamps,
+        };
+        run.validate(topology.mtu).map_err(usage)?;
+        Ok(RunOptions {
+            topology,
+            run,
+            json: a.json,
+        })
+    }
+}
+
+/// Bench validation errors are usage errors too: carry them as `InvalidInput` (exit 2).
+fn usage(e: BenchError) -> anyhow::Error {
+    match e {
+        BenchError::Invalid {
+            flag,
+            value,
+            reason,
+        } => SetupError::InvalidInput {
+            flag,
+            value,
+            reason,
+        }
+        .into(),
+        BenchError::Xsk(bench::xsk::XskError::Invalid {
+            flag,
+            value,
+            reason,
+        }) => SetupError::InvalidInput {
+            flag,
+            value,
+            reason,
+        }
+        .into(),
+        other => other.into(),
+    }
 }

@@ -28,6 +28,7 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Up(args) => commands::up::run(&args.try_into()?),
+        cli::Command::Run(args) => commands::run::run(&args.try_into()?),
         cli::Command::Check(args) => commands::check::run(&args.try_into()?),
         cli::Command::Down(args) => commands::down::run(&args.try_into()?),
         cli::Command::Cleanup(args) => commands::cleanup::run(&args),

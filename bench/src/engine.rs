@@ -13,6 +13,7 @@ use hdrhistogram::Histogram;
 use xsk_rs::FrameDesc;
 
 use crate::frame::{self, Layout};
+use crate::scenario::Either;
 use crate::seq::{SeqCounts, SeqTracker};
 use crate::xsk::{Xsk, XskStats};
 
@@ -119,7 +120,7 @@ fn fill_frames(xsk: &mut Xsk, frames: &mut [FrameDesc], template: &[u8]) {
 }
 
 /// Side A's loop. `go` starts it (all workers are ready); `abort` ends it early.
-pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &AtomicBool) -> GenOutcome {
+pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'_>) -> GenOutcome {
     let batch = plan.batch;
     let len = plan.layout.len;
     let mut frames = std::mem::take(&mut xsk.frames);
@@ -142,10 +143,25 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &AtomicBo
     let (mut first_measured, mut last_measured) = (0u64, 0u64);
 
     while !go.load(Ordering::Acquire) {
-        if abort.load(Ordering::Relaxed) {
+        if abort.is_set() {
             break;
         }
         std::hint::spin_loop();
+    }
+    if !go.load(Ordering::Acquire) {
+        // Aborted before the start: nothing was sent.
+        return GenOutcome {
+            sent_total: 0,
+            sent_measured: 0,
+            window_ns: 0,
+            returned_total: 0,
+            returned: returned.counts(),
+            rtt,
+            a2b,
+            b2a,
+            timeouts: 0,
+            xsk: xsk.stats(),
+        };
     }
     let start = now_ns();
     let mut last_progress = start;
@@ -153,9 +169,6 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &AtomicBo
     let end = measure_from + plan.duration_ns;
     loop {
         let now = now_ns();
-        if abort.load(Ordering::Relaxed) {
-            break;
-        }
         // Completions: frames the kernel has sent go back to the pool (with their length, which
         // the completion ring resets).
         // SAFETY: completed frames belong to this UMEM.
@@ -201,7 +214,8 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &AtomicBo
             }
         }
         let count_done = plan.count.is_some_and(|c| sent_measured >= c);
-        let sending = now < end && !count_done;
+        // An interrupt ends sending; what is in flight still drains, so the accounting stays whole.
+        let sending = now < end && !count_done && !abort.is_set();
         // Frames sent that have neither come back nor been given up on (late returns after a
         // time-out can make the difference negative: saturate).
         let outstanding = submitted.saturating_sub(returned_total + timeouts);

@@ -205,6 +205,17 @@ impl RunSpec {
     }
 }
 
+/// Two flags read as one: set if either is.
+pub struct Either<'a>(pub &'a AtomicBool, pub &'a AtomicBool);
+
+impl Either<'_> {
+    /// Whether either flag is set.
+    #[inline]
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed) || self.1.load(Ordering::Relaxed)
+    }
+}
+
 /// The programs a mode attaches, and on which side.
 fn programs(mode: Mode) -> [Option<Program>; 2] {
     match mode {
@@ -280,6 +291,15 @@ fn snapshot(topo: &TopologyInfo, progs: &[Option<Attached>; 2]) -> Result<Snapsh
 
 /// Runs one measurement on a topology that is up.
 pub fn run(topo: &TopologyInfo, spec: &RunSpec) -> Result<RunOutcome, BenchError> {
+    run_until(topo, spec, &AtomicBool::new(false))
+}
+
+/// Like [`run`], ending early (with what was measured so far) once `interrupt` is set.
+pub fn run_until(
+    topo: &TopologyInfo,
+    spec: &RunSpec,
+    interrupt: &AtomicBool,
+) -> Result<RunOutcome, BenchError> {
     let (a, b) = (topo.endpoint(Side::A), topo.endpoint(Side::B));
     spec.validate(a.mtu)?;
     let mut template = vec![0u8; spec.size];
@@ -361,7 +381,12 @@ pub fn run(topo: &TopologyInfo, spec: &RunSpec) -> Result<RunOutcome, BenchError
                 }
             };
             let _ = ready_a.send((Side::A, Ok(())));
-            Ok(engine::generate(&mut xsk, plan, go, abort))
+            Ok(engine::generate(
+                &mut xsk,
+                plan,
+                go,
+                &Either(abort, interrupt),
+            ))
         });
         let worker_b = b_has_socket.then(|| {
             let ready_b = ready_tx.clone();

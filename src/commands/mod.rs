@@ -4,4 +4,5 @@ pub mod check;
 pub mod cleanup;
 pub mod doctor;
 pub mod down;
+pub mod run;
 pub mod up;
