@@ -254,3 +254,135 @@ fn doctor_reports_every_check_and_its_probe_passes() {
         "exit status follows the failures"
     );
 }
+
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["run", "--json", "--duration", "0", "--warmup", "0"];
+    all.extend_from_slice(args);
+    let o = vethbench(&all);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{all:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{all:?}: {e}: {out}"))
+}
+
+#[test]
+fn run_reports_every_mode_with_complete_accounting() {
+    if skip_without_root("run_reports_every_mode_with_complete_accounting") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let cases: &[(&str, &[&str], u64)] = &[
+        ("throughput", &["--rate", "50000", "--count", "5000"], 5000),
+        ("l2fwd", &["--rate", "20000", "--count", "2000"], 2000),
+        ("latency", &["--count", "1000"], 1000),
+        ("xdp-drop", &["--rate", "50000", "--count", "5000"], 5000),
+        ("xdp-tx", &["--count", "1000"], 1000),
+    ];
+    for (mode, extra, frames) in cases {
+        let mut args = vec!["--mode", mode];
+        args.extend_from_slice(extra);
+        let v = run_json(&args);
+        assert_eq!(v["mode"], *mode);
+        assert_eq!(v["sent"], *frames, "{mode}");
+        assert_eq!(v["received"], *frames, "{mode}: {}", v["accounting"]);
+        assert_eq!(
+            v["accounting"]["unexplained"], 0,
+            "{mode}: {}",
+            v["accounting"]
+        );
+        if *mode != "xdp-drop" {
+            assert!(
+                !v["histograms"].as_object().unwrap().is_empty(),
+                "{mode}: histograms kept"
+            );
+        }
+        if ["latency", "xdp-tx", "l2fwd"].contains(mode) {
+            assert_eq!(v["rtt"]["samples"], *frames, "{mode}");
+        }
+    }
+}
+
+#[test]
+fn run_on_one_core_warns_and_prints_a_table() {
+    if skip_without_root("run_on_one_core_warns_and_prints_a_table") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let o = vethbench(&[
+        "run",
+        "--cores",
+        "1,1",
+        "--count",
+        "2000",
+        "--rate",
+        "20000",
+        "--duration",
+        "0",
+        "--warmup",
+        "0",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("warning: sender and receiver share core 1"),
+        "{out}"
+    );
+    for column in ["offered Mpps", "received Mpps", "loss %", "p99.9 µs"] {
+        assert!(out.contains(column), "{column} missing:\n{out}");
+    }
+    assert!(
+        out.contains("frames: sent 2000 = received 2000 + attributed 0 + unexplained 0"),
+        "{out}"
+    );
+}
+
+#[test]
+fn sigint_stops_a_run_and_tears_down() {
+    if skip_without_root("sigint_stops_a_run_and_tears_down") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let id = test_id("int");
+    let child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
+        .args([
+            "run",
+            "--id",
+            id.as_str(),
+            "--duration",
+            "60",
+            "--rate",
+            "20000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    let mut child = Reap(child, id.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while namespaces_of(&id).len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "topology never came up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.0.id() as i32),
+        nix::sys::signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let started = std::time::Instant::now();
+    let status = child.0.wait().expect("wait");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "stops promptly"
+    );
+    assert!(status.success(), "{status}");
+    let mut out = String::new();
+    std::io::Read::read_to_string(child.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+    assert!(
+        out.contains("unexplained 0"),
+        "measured up to the signal and accounted:\n{out}"
+    );
+    assert!(namespaces_of(&id).is_empty(), "torn down");
+}
