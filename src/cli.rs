@@ -358,6 +358,10 @@ pub struct RunArgs {
     /// Run id of the topology (default: a fresh one).
     #[arg(long, value_parser = parse_id)]
     pub id: Option<RunId>,
+    /// Measure on a topology left up by `vethbench up --id ID` instead of building one (it is
+    /// left up afterwards; the topology flags do not apply).
+    #[arg(long, value_name = "ID", value_parser = parse_id, conflicts_with = "id")]
+    pub on: Option<RunId>,
     #[command(flatten)]
     pub topology: TopologyArgs,
     /// Print the results as JSON.
@@ -370,6 +374,8 @@ pub struct RunArgs {
 pub struct RunOptions {
     /// The topology to build.
     pub topology: TopologySpec,
+    /// Run on this existing topology instead (`--on`).
+    pub existing: Option<RunId>,
     /// The measurement.
     pub run: RunSpec,
     /// JSON output.
@@ -390,6 +396,15 @@ impl TryFrom<RunArgs> for RunOptions {
             .into());
         }
         let topology = a.topology.spec(a.id.unwrap_or_else(RunId::generate))?;
+        let defaults = TopologySpec::new(topology.id.clone());
+        if a.on.is_some() && topology != defaults {
+            return Err(SetupError::InvalidInput {
+                flag: "--on",
+                value: a.on.map(|i| i.to_string()).unwrap_or_default(),
+                reason: "measures an existing topology: leave out the topology flags (--mtu, --queues, --gro, ...)".into(),
+            }
+            .into());
+        }
         let run = RunSpec {
             mode: a.mode.into(),
             size: a.size,
@@ -417,6 +432,7 @@ impl TryFrom<RunArgs> for RunOptions {
         run.validate(topology.mtu).map_err(usage)?;
         Ok(RunOptions {
             topology,
+            existing: a.on,
             run,
             json: a.json,
         })

@@ -386,3 +386,39 @@ fn sigint_stops_a_run_and_tears_down() {
     );
     assert!(namespaces_of(&id).is_empty(), "torn down");
 }
+
+#[test]
+fn run_on_an_existing_topology_leaves_it_up_and_clean() {
+    if skip_without_root("run_on_an_existing_topology_leaves_it_up_and_clean") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let id = test_id("on");
+    assert!(vethbench(&["up", "--id", id.as_str()]).status.success());
+    let v = run_json(&["--on", id.as_str(), "--mode", "latency", "--count", "500"]);
+    assert_eq!(v["rtt"]["samples"], 500);
+    assert_eq!(namespaces_of(&id).len(), 2, "left up");
+    for side in [setup::Side::A, setup::Side::B] {
+        let out = Command::new("ip")
+            .args([
+                "-n",
+                &id.namespace(side),
+                "-j",
+                "link",
+                "show",
+                "dev",
+                &id.link(side),
+            ])
+            .output()
+            .unwrap();
+        let link: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            link[0]["xdp"].is_null(),
+            "{side}: XDP program detached: {}",
+            link[0]
+        );
+    }
+    let refused = vethbench(&["run", "--on", id.as_str(), "--mtu", "9000"]);
+    assert!(text(&refused).1.contains("leave out the topology flags"));
+    assert!(vethbench(&["down", "--id", id.as_str()]).status.success());
+}

@@ -190,11 +190,21 @@ impl Xsk {
             // SAFETY: the UMEM is not shared with another socket.
             match unsafe { Socket::new(socket_config, &umem, &ifname, queue) } {
                 Ok(s) => break s,
-                Err(e) if attempt < 20 && e.to_string().contains("busy") => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(10));
+                Err(e) => {
+                    let errno = std::error::Error::source(&e)
+                        .and_then(|s| s.downcast_ref::<std::io::Error>())
+                        .and_then(std::io::Error::raw_os_error);
+                    if errno == Some(libc::EBUSY) && attempt < 50 {
+                        attempt += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        continue;
+                    }
+                    let why = match errno {
+                        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+                        None => e.to_string(),
+                    };
+                    return Err(fail(format!("bind: {why}")));
                 }
-                Err(e) => return Err(fail(format!("bind: {e}"))),
             }
         };
         let (fill, comp) = fq_cq.ok_or_else(|| fail("no fill/completion rings returned".into()))?;

@@ -28,10 +28,22 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
         r.warmup_ns as f64 / 1e9,
         r.count.map(|c| format!(", at most {c} frames")).unwrap_or_default(),
     );
-    let topology = Topology::create(&opts.topology)
-        .with_context(|| format!("building topology '{}'", opts.topology.id))?;
-    let outcome = run_until(topology.info(), r, &interrupt).context("running the benchmark")?;
-    topology.destroy().context("tearing down")?;
+    let outcome = match &opts.existing {
+        Some(id) => {
+            let info = Topology::lookup(id).context("vethbench run --on")?;
+            r.validate(info.endpoints[0].mtu)
+                .context("vethbench run --on")?;
+            run_until(&info, r, &interrupt).context("running the benchmark")?
+        }
+        None => {
+            let topology = Topology::create(&opts.topology)
+                .with_context(|| format!("building topology '{}'", opts.topology.id))?;
+            let outcome =
+                run_until(topology.info(), r, &interrupt).context("running the benchmark")?;
+            topology.destroy().context("tearing down")?;
+            outcome
+        }
+    };
     if opts.json {
         println!(
             "{}",
