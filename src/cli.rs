@@ -304,9 +304,15 @@ pub struct RunArgs {
     /// What to measure.
     #[arg(long, value_enum, default_value = "throughput")]
     pub mode: ModeArg,
-    /// Frame size in bytes: Ethernet header included, FCS excluded (64..=MTU+14; IPv6 >= 82).
-    #[arg(long, value_name = "BYTES", default_value_t = 64)]
-    pub size: usize,
+    /// Frame sizes in bytes, comma-separated: Ethernet header included, FCS excluded
+    /// (64..=MTU+14; IPv6 >= 82). `rfc2544` is 64,128,256,512,1024,1280,1500. One row per size.
+    #[arg(
+        long,
+        value_name = "BYTES[,BYTES...]",
+        default_value = "64",
+        value_delimiter = ','
+    )]
+    pub size: Vec<String>,
     /// Send IPv6 frames instead of IPv4.
     #[arg(long)]
     pub ipv6: bool,
@@ -369,6 +375,30 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// The RFC 2544 frame sizes that fit a 1500-byte MTU.
+pub const RFC2544_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 1280, 1500];
+
+/// Expands `--size` values (numbers or `rfc2544`) into sizes, in order, without repeats.
+fn parse_sizes(values: &[String]) -> Result<Vec<usize>, SetupError> {
+    let mut sizes = Vec::new();
+    for v in values {
+        let more: Vec<usize> = match v.trim() {
+            "rfc2544" => RFC2544_SIZES.to_vec(),
+            n => vec![n.parse().map_err(|_| SetupError::InvalidInput {
+                flag: "--size",
+                value: v.clone(),
+                reason: "give frame sizes in bytes (e.g. 64,1500) or rfc2544".into(),
+            })?],
+        };
+        for size in more {
+            if !sizes.contains(&size) {
+                sizes.push(size);
+            }
+        }
+    }
+    Ok(sizes)
+}
+
 /// Validated options of `vethbench run`.
 #[derive(Debug)]
 pub struct RunOptions {
@@ -376,6 +406,8 @@ pub struct RunOptions {
     pub topology: TopologySpec,
     /// Run on this existing topology instead (`--on`).
     pub existing: Option<RunId>,
+    /// Frame sizes, one measurement each (`run.size` is the first).
+    pub sizes: Vec<usize>,
     /// The measurement.
     pub run: RunSpec,
     /// JSON output.
@@ -405,9 +437,10 @@ impl TryFrom<RunArgs> for RunOptions {
             }
             .into());
         }
+        let sizes = parse_sizes(&a.size)?;
         let run = RunSpec {
             mode: a.mode.into(),
-            size: a.size,
+            size: sizes[0],
             ipv6: a.ipv6,
             duration_ns: (a.duration * 1e9) as u64,
             warmup_ns: (a.warmup * 1e9) as u64,
@@ -429,10 +462,18 @@ impl TryFrom<RunArgs> for RunOptions {
             cores: a.cores,
             timestamps: !a.no_timestamps,
         };
-        run.validate(topology.mtu).map_err(usage)?;
+        for &size in &sizes {
+            RunSpec {
+                size,
+                ..run.clone()
+            }
+            .validate(topology.mtu)
+            .map_err(usage)?;
+        }
         Ok(RunOptions {
             topology,
             existing: a.on,
+            sizes,
             run,
             json: a.json,
         })

@@ -422,3 +422,27 @@ fn run_on_an_existing_topology_leaves_it_up_and_clean() {
     assert!(text(&refused).1.contains("leave out the topology flags"));
     assert!(vethbench(&["down", "--id", id.as_str()]).status.success());
 }
+
+#[test]
+fn run_measures_each_size_on_one_topology() {
+    if skip_without_root("run_measures_each_size_on_one_topology") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let v = run_json(&["--size", "64,1500,64", "--count", "1000", "--rate", "20000"]);
+    let runs = v.as_array().expect("several sizes give an array");
+    assert_eq!(runs.len(), 2, "repeated sizes run once");
+    for (run, size) in runs.iter().zip([64, 1500]) {
+        assert_eq!(run["size"], size);
+        assert_eq!(run["received"], 1000);
+        assert_eq!(run["accounting"]["unexplained"], 0);
+    }
+    let o = vethbench(&["run", "--size", "62"]);
+    assert!(
+        text(&o)
+            .1
+            .contains("--size 62: IPv4 frames here are 64..=1514"),
+        "{}",
+        text(&o).1
+    );
+}

@@ -143,7 +143,8 @@ impl RunSpec {
     /// Checks the spec against itself, the machine and a topology MTU.
     pub fn validate(&self, mtu: u32) -> Result<(), BenchError> {
         self.xsk.validate()?;
-        let min = frame::min_size(self.ipv6);
+        // RFC 2544 starts at 64 bytes; IPv6 headers need more.
+        let min = frame::min_size(self.ipv6).max(64);
         let max = (mtu as usize + 14).min(self.xsk.frame_size as usize - XDP_HEADROOM);
         if self.size < min || self.size > max {
             return Err(invalid(
