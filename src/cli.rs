@@ -93,6 +93,12 @@ pub struct TopologyArgs {
     /// Threaded NAPI on both ends (needs --gro on: veth has NAPI only with GRO or XDP).
     #[arg(long)]
     pub threaded: Option<Toggle>,
+    /// napi_defer_hard_irqs of both ends (busy polling: empty polls before interrupts return).
+    #[arg(long, value_name = "N")]
+    pub napi_defer_hard_irqs: Option<u32>,
+    /// gro_flush_timeout of both ends in ns (busy polling: how long GRO may hold packets).
+    #[arg(long, value_name = "NS")]
+    pub gro_flush_timeout: Option<u64>,
     /// Reverse-path filter in both namespaces: 0 off, 1 strict, 2 loose.
     #[arg(long, value_name = "MODE", default_value_t = 0,
           value_parser = clap::value_parser!(u8).range(0..=2))]
@@ -118,6 +124,8 @@ impl TopologyArgs {
             gro: self.gro.map(bool::from),
             tx_checksum: self.tx_checksum.map(bool::from),
             threaded_napi: self.threaded.map(bool::from),
+            napi_defer_hard_irqs: self.napi_defer_hard_irqs,
+            gro_flush_timeout_ns: self.gro_flush_timeout,
             sysctls: SysctlSpec {
                 rp_filter: self.rp_filter,
                 accept_local: self.accept_local.into(),

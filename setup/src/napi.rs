@@ -40,6 +40,45 @@ fn knob(dev: &str) -> String {
     format!("/sys/class/net/{dev}/threaded")
 }
 
+/// Per-device NAPI settings for busy polling: `napi_defer_hard_irqs` (how many empty polls to
+/// defer interrupts for) and `gro_flush_timeout` (ns).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NapiTuning {
+    /// /sys/class/net/<dev>/napi_defer_hard_irqs, if to be set.
+    pub defer_hard_irqs: Option<u32>,
+    /// /sys/class/net/<dev>/gro_flush_timeout in ns, if to be set.
+    pub gro_flush_timeout_ns: Option<u64>,
+}
+
+/// Applies the given settings and reads all of them back: (defer_hard_irqs, gro_flush_timeout_ns).
+pub fn tune(dev: &str, t: NapiTuning) -> Result<(u32, u64), SetupError> {
+    with_own_sysfs(|| {
+        let path = |name: &str| format!("/sys/class/net/{dev}/{name}");
+        if let Some(v) = t.defer_hard_irqs {
+            let p = path("napi_defer_hard_irqs");
+            std::fs::write(&p, v.to_string()).map_err(|e| SetupError::io(&p, e))?;
+        }
+        if let Some(v) = t.gro_flush_timeout_ns {
+            let p = path("gro_flush_timeout");
+            std::fs::write(&p, v.to_string()).map_err(|e| SetupError::io(&p, e))?;
+        }
+        let read = |name: &str| -> Result<u64, SetupError> {
+            let p = path(name);
+            let v = std::fs::read_to_string(&p).map_err(|e| SetupError::io(&p, e))?;
+            v.trim().parse().map_err(|_| SetupError::NotApplied {
+                what: "NAPI setting",
+                interface: dev.to_string(),
+                wanted: name.to_string(),
+                actual: v.trim().to_string(),
+            })
+        };
+        Ok((
+            read("napi_defer_hard_irqs")? as u32,
+            read("gro_flush_timeout")?,
+        ))
+    })
+}
+
 /// Whether `dev` (in the calling thread's namespace) runs its NAPI in a kernel thread.
 pub fn threaded(dev: &str) -> Result<bool, SetupError> {
     with_own_sysfs(|| read_knob(dev))

@@ -42,6 +42,10 @@ pub struct TopologySpec {
     pub tx_checksum: Option<bool>,
     /// Threaded NAPI on both ends (`--threaded`); needs NAPI, i.e. `--gro on` (or XDP attached).
     pub threaded_napi: Option<bool>,
+    /// `napi_defer_hard_irqs` of both ends (`--napi-defer-hard-irqs`), for busy polling.
+    pub napi_defer_hard_irqs: Option<u32>,
+    /// `gro_flush_timeout` of both ends in ns (`--gro-flush-timeout`), for busy polling.
+    pub gro_flush_timeout_ns: Option<u64>,
     /// Sysctls set in both namespaces.
     pub sysctls: SysctlSpec,
 }
@@ -56,6 +60,8 @@ impl TopologySpec {
             gro: None,
             tx_checksum: None,
             threaded_napi: None,
+            napi_defer_hard_irqs: None,
+            gro_flush_timeout_ns: None,
             sysctls: SysctlSpec::default(),
         }
     }

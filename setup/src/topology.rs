@@ -79,6 +79,10 @@ pub struct Endpoint {
     pub tx_checksum: bool,
     /// Threaded NAPI (/sys/class/net/<dev>/threaded).
     pub threaded_napi: bool,
+    /// /sys/class/net/<dev>/napi_defer_hard_irqs.
+    pub napi_defer_hard_irqs: u32,
+    /// /sys/class/net/<dev>/gro_flush_timeout, ns.
+    pub gro_flush_timeout_ns: u64,
     /// The sysctls of this namespace as read back, key → value.
     pub sysctls: BTreeMap<String, String>,
 }
@@ -337,6 +341,13 @@ fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError
         if let Some(on) = spec.threaded_napi {
             napi::set_threaded(&dev, on)?;
         }
+        let (defer, flush) = napi::tune(
+            &dev,
+            napi::NapiTuning {
+                defer_hard_irqs: spec.napi_defer_hard_irqs,
+                gro_flush_timeout_ns: spec.gro_flush_timeout_ns,
+            },
+        )?;
         let link = netlink::link_state(&link.ok_or_else(|| SetupError::NotFound(id.to_string()))?);
         let mut sysctls = BTreeMap::new();
         for (key, _) in &plan {
@@ -358,6 +369,8 @@ fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError
             gro: features[0],
             tx_checksum: features[1],
             threaded_napi: napi::threaded(&dev)?,
+            napi_defer_hard_irqs: defer,
+            gro_flush_timeout_ns: flush,
             sysctls,
         };
         check_applied(spec, &endpoint, &plan)?;

@@ -43,6 +43,8 @@ fn pair_has_requested_settings_and_carries_udp_both_ways() {
     spec.gro = Some(true);
     spec.tx_checksum = Some(false);
     spec.threaded_napi = Some(true);
+    spec.napi_defer_hard_irqs = Some(2);
+    spec.gro_flush_timeout_ns = Some(200_000);
     spec.sysctls.rp_filter = 2;
     spec.sysctls.accept_local = true;
     let topo = Topology::create(&spec).expect("create");
@@ -63,6 +65,26 @@ fn pair_has_requested_settings_and_carries_udp_both_ways() {
             "{addrs:?}"
         );
         assert!(e.gro && !e.tx_checksum && e.threaded_napi, "{e:?}");
+        assert_eq!(
+            (e.napi_defer_hard_irqs, e.gro_flush_timeout_ns),
+            (2, 200_000)
+        );
+        for (knob, want) in [
+            ("napi_defer_hard_irqs", "2"),
+            ("gro_flush_timeout", "200000"),
+            ("threaded", "1"),
+        ] {
+            let path = format!("/sys/class/net/{}/{knob}", e.interface);
+            let out = Command::new("ip")
+                .args(["netns", "exec", &e.namespace, "cat", &path])
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                want,
+                "{knob} via ip netns exec"
+            );
+        }
         assert_eq!(
             e.sysctls[&format!("net.ipv4.conf.{}.rp_filter", e.interface)],
             "2"

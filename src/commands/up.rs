@@ -100,7 +100,7 @@ pub fn print_info(info: &TopologyInfo, json: bool) -> anyhow::Result<()> {
         )
     );
     let (a, b) = (info.endpoint(Side::A), info.endpoint(Side::B));
-    let sysctls: Vec<Vec<String>> = a
+    let mut settings: Vec<Vec<String>> = a
         .sysctls
         .iter()
         .map(|(k, v)| {
@@ -114,7 +114,17 @@ pub fn print_info(info: &TopologyInfo, json: bool) -> anyhow::Result<()> {
             vec![generic, v.clone(), other]
         })
         .collect();
+    settings.push(vec![
+        "sysfs <veth>/napi_defer_hard_irqs".into(),
+        a.napi_defer_hard_irqs.to_string(),
+        b.napi_defer_hard_irqs.to_string(),
+    ]);
+    settings.push(vec![
+        "sysfs <veth>/gro_flush_timeout (ns)".into(),
+        a.gro_flush_timeout_ns.to_string(),
+        b.gro_flush_timeout_ns.to_string(),
+    ]);
     println!();
-    print!("{}", table::render(&["sysctl", "A", "B"], &sysctls));
+    print!("{}", table::render(&["setting", "A", "B"], &settings));
     Ok(())
 }
