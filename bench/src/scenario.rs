@@ -262,6 +262,21 @@ fn open_socket(
     Ok(xsk)
 }
 
+/// [`open_socket`], then tells the orchestrator whether this worker is ready.
+fn open_and_report(
+    side: Side,
+    e: &Endpoint,
+    core: usize,
+    cfg: &XskConfig,
+    program: Option<&Attached>,
+    ready: &mpsc::Sender<(Side, Result<(), String>)>,
+) -> Result<Xsk, String> {
+    let opened = open_socket(e, core, cfg, program);
+    // The orchestrator may have given up waiting already; then nobody listens, which is fine.
+    let _ = ready.send((side, opened.as_ref().map(|_| ()).map_err(Clone::clone)));
+    opened
+}
+
 enum BOutcome {
     Sink(SinkOutcome),
     Reflect(ReflectOutcome),
@@ -374,14 +389,14 @@ pub fn run_until(
         let (progs, plan, go, stop, abort) = (&progs, &plan, &go, &stop, &abort);
         let ready_a = ready_tx.clone();
         let worker_a = s.spawn(move || -> Result<GenOutcome, String> {
-            let mut xsk = match open_socket(a, spec.cores[0], &spec.xsk, progs[0].as_ref()) {
-                Ok(x) => x,
-                Err(e) => {
-                    let _ = ready_a.send((Side::A, Err(e.clone())));
-                    return Err(e);
-                }
-            };
-            let _ = ready_a.send((Side::A, Ok(())));
+            let mut xsk = open_and_report(
+                Side::A,
+                a,
+                spec.cores[0],
+                &spec.xsk,
+                progs[0].as_ref(),
+                &ready_a,
+            )?;
             Ok(engine::generate(
                 &mut xsk,
                 plan,
@@ -392,14 +407,14 @@ pub fn run_until(
         let worker_b = b_has_socket.then(|| {
             let ready_b = ready_tx.clone();
             s.spawn(move || -> Result<BOutcome, String> {
-                let mut xsk = match open_socket(b, spec.cores[1], &spec.xsk, progs[1].as_ref()) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        let _ = ready_b.send((Side::B, Err(e.clone())));
-                        return Err(e);
-                    }
-                };
-                let _ = ready_b.send((Side::B, Ok(())));
+                let mut xsk = open_and_report(
+                    Side::B,
+                    b,
+                    spec.cores[1],
+                    &spec.xsk,
+                    progs[1].as_ref(),
+                    &ready_b,
+                )?;
                 let batch = spec.xsk.batch as usize;
                 Ok(if spec.mode == Mode::Throughput {
                     BOutcome::Sink(engine::sink(&mut xsk, ring, batch, spec.timestamps, stop))

@@ -146,36 +146,31 @@ impl XdpProgram {
                 "skeleton has no rodata section",
             )))
         };
-        let skel = match program {
-            Program::XskRedirect => {
-                let mut open = xsk_redirect::XskRedirectSkelBuilder::default()
-                    .open(object_storage())
-                    .map_err(err)?;
-                open.maps
-                    .rodata_data
-                    .as_deref_mut()
-                    .ok_or_else(no_rodata)?
-                    .cfg_udp_port = udp_port;
-                Skel::XskRedirect(open.load().map_err(err)?)
-            }
-            Program::Reflect => {
-                let mut open = reflect::ReflectSkelBuilder::default()
-                    .open(object_storage())
-                    .map_err(err)?;
-                open.maps
-                    .rodata_data
-                    .as_deref_mut()
-                    .ok_or_else(no_rodata)?
-                    .cfg_udp_port = udp_port;
-                Skel::Reflect(open.load().map_err(err)?)
-            }
-            Program::Sink { pass } => {
-                let mut open = sink::SinkSkelBuilder::default()
-                    .open(object_storage())
-                    .map_err(err)?;
+        // Opens a skeleton and sets the UDP port of our frames (every program has it).
+        macro_rules! open {
+            ($builder:ty) => {{
+                let mut open = <$builder>::default().open(object_storage()).map_err(err)?;
                 let rodata = open.maps.rodata_data.as_deref_mut().ok_or_else(no_rodata)?;
                 rodata.cfg_udp_port = udp_port;
-                rodata.cfg_pass = u8::from(pass);
+                open
+            }};
+        }
+        let skel = match program {
+            Program::XskRedirect => Skel::XskRedirect(
+                open!(xsk_redirect::XskRedirectSkelBuilder)
+                    .load()
+                    .map_err(err)?,
+            ),
+            Program::Reflect => {
+                Skel::Reflect(open!(reflect::ReflectSkelBuilder).load().map_err(err)?)
+            }
+            Program::Sink { pass } => {
+                let mut open = open!(sink::SinkSkelBuilder);
+                open.maps
+                    .rodata_data
+                    .as_deref_mut()
+                    .ok_or_else(no_rodata)?
+                    .cfg_pass = u8::from(pass);
                 Skel::Sink(open.load().map_err(err)?)
             }
         };

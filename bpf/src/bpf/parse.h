@@ -63,4 +63,23 @@ static __always_inline struct udphdr *our_udp(void *data, void *data_end, void *
 	return udp;
 }
 
+/* The common start of every program: count the frame, and return its UDP header if it is one of
+ * ours (counted as matched) or NULL (counted as passed; the caller returns XDP_PASS). */
+static __always_inline struct udphdr *count_and_match(struct xdp_md *ctx, struct vb_counters *c,
+						      void **l3, int *is_v6)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct udphdr *udp;
+
+	c->rx_packets++;
+	c->rx_bytes += data_end - data;
+	udp = our_udp(data, data_end, l3, is_v6);
+	if (!udp) {
+		c->passed++;
+		return NULL;
+	}
+	c->matched++;
+	return udp;
+}
+
 #endif

@@ -19,9 +19,8 @@ static __always_inline void swap_bytes(__u8 *a, __u8 *b, int n)
 SEC("xdp")
 int reflect(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct vb_counters *c = this_cpu_counters();
-	struct ethhdr *eth = data;
+	struct ethhdr *eth = (void *)(long)ctx->data;
 	struct udphdr *udp;
 	void *l3;
 	int is_v6;
@@ -29,14 +28,9 @@ int reflect(struct xdp_md *ctx)
 
 	if (!c)
 		return XDP_PASS;
-	c->rx_packets++;
-	c->rx_bytes += data_end - data;
-	udp = our_udp(data, data_end, &l3, &is_v6);
-	if (!udp) {
-		c->passed++;
+	udp = count_and_match(ctx, c, &l3, &is_v6);
+	if (!udp)
 		return XDP_PASS;
-	}
-	c->matched++;
 	swap_bytes(eth->h_source, eth->h_dest, ETH_ALEN);
 	if (is_v6) {
 		struct ipv6hdr *ip6 = l3;

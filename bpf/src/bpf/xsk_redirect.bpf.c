@@ -13,20 +13,12 @@ struct {
 SEC("xdp")
 int xsk_redirect(struct xdp_md *ctx)
 {
-	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	struct vb_counters *c = this_cpu_counters();
 	void *l3;
 	int is_v6, action;
 
-	if (!c)
+	if (!c || !count_and_match(ctx, c, &l3, &is_v6))
 		return XDP_PASS;
-	c->rx_packets++;
-	c->rx_bytes += data_end - data;
-	if (!our_udp(data, data_end, &l3, &is_v6)) {
-		c->passed++;
-		return XDP_PASS;
-	}
-	c->matched++;
 	/* Without a socket on this queue the frame goes to the stack instead of vanishing. */
 	action = bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 	if (action == XDP_REDIRECT)
