@@ -259,6 +259,12 @@ pub enum ModeArg {
     XdpDrop,
     /// A's AF_XDP ping-pong against an in-kernel XDP_TX reflector on B: the latency floor.
     XdpTx,
+    /// Kernel stack: ICMP echo from A to B's kernel, like `ping -I <veth>` (ping socket).
+    Icmp,
+    /// Kernel stack: UDP request/response, client in A, echo server in B (--busy-poll: SO_BUSY_POLL).
+    UdpPingpong,
+    /// Kernel stack: sendmmsg batches from A, recvmmsg batches in B.
+    UdpFlood,
 }
 
 impl From<ModeArg> for Mode {
@@ -269,6 +275,9 @@ impl From<ModeArg> for Mode {
             ModeArg::Latency => Mode::Latency,
             ModeArg::XdpDrop => Mode::XdpDrop,
             ModeArg::XdpTx => Mode::XdpTx,
+            ModeArg::Icmp => Mode::Icmp,
+            ModeArg::UdpPingpong => Mode::UdpPingpong,
+            ModeArg::UdpFlood => Mode::UdpFlood,
         }
     }
 }

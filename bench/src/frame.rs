@@ -518,3 +518,57 @@ mod tests {
         );
     }
 }
+
+/// Bytes of headers the kernel adds to a UDP payload (Ethernet + IP + UDP), so a socket baseline can
+/// send frames of the same size as the AF_XDP modes.
+pub fn udp_overhead(ipv6: bool) -> usize {
+    ETH_LEN + if ipv6 { IPV6_LEN } else { IPV4_LEN } + UDP_LEN
+}
+
+/// Writes our header (magic, flow, sequence, send time, A→B time 0) at the start of a socket
+/// payload; the rest of `buf` is left as it is.
+#[inline]
+pub fn write_payload(buf: &mut [u8], flow: u16, seq: u32, tx_ns: u64) {
+    buf[OFF_MAGIC..OFF_MAGIC + 2].copy_from_slice(&MAGIC.to_be_bytes());
+    buf[OFF_FLOW..OFF_FLOW + 2].copy_from_slice(&flow.to_be_bytes());
+    buf[OFF_SEQ..OFF_SEQ + 4].copy_from_slice(&seq.to_be_bytes());
+    buf[OFF_TX_TS..OFF_TX_TS + 8].copy_from_slice(&tx_ns.to_be_bytes());
+    buf[OFF_A2B..OFF_A2B + 4].copy_from_slice(&0u32.to_be_bytes());
+}
+
+/// Writes the A→B time into a socket payload (the echoing side).
+#[inline]
+pub fn set_payload_a2b(buf: &mut [u8], a2b_ns: u32) {
+    buf[OFF_A2B..OFF_A2B + 4].copy_from_slice(&a2b_ns.to_be_bytes());
+}
+
+/// Reads our header from a socket payload: (flow, sequence, send time, A→B time).
+#[inline]
+pub fn parse_payload(buf: &[u8]) -> Option<(u16, u32, u64, u32)> {
+    if get16(buf, OFF_MAGIC)? != MAGIC {
+        return None;
+    }
+    Some((
+        get16(buf, OFF_FLOW)?,
+        get32(buf, OFF_SEQ)?,
+        get64(buf, OFF_TX_TS)?,
+        get32(buf, OFF_A2B)?,
+    ))
+}
+
+#[cfg(test)]
+mod payload_tests {
+    use super::*;
+
+    #[test]
+    fn payload_header_round_trips_and_rejects_strangers() {
+        let mut buf = [0u8; 22];
+        write_payload(&mut buf, 1, 77, 123_456_789);
+        set_payload_a2b(&mut buf, 4242);
+        assert_eq!(parse_payload(&buf), Some((1, 77, 123_456_789, 4242)));
+        assert_eq!(parse_payload(&buf[..10]), None);
+        buf[0] = 0;
+        assert_eq!(parse_payload(&buf), None);
+        assert_eq!(udp_overhead(false) + 22, 64);
+    }
+}

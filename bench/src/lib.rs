@@ -1,5 +1,6 @@
 //! vethbench traffic: the frame format, AF_XDP sockets, pinned workers and measurement.
 
+pub mod baseline;
 pub mod engine;
 pub mod frame;
 pub mod report;

@@ -38,17 +38,34 @@ pub enum Mode {
     XdpDrop,
     /// A's AF_XDP ping-pong against B's in-kernel reflector: the latency floor.
     XdpTx,
+    /// Kernel stack: ICMP echo from A to B's kernel (ping socket).
+    Icmp,
+    /// Kernel stack: UDP request/response between a client in A and a server in B.
+    UdpPingpong,
+    /// Kernel stack: sendmmsg/recvmmsg batches from A to B.
+    UdpFlood,
 }
 
 impl Mode {
     /// Whether frames come back to A.
     pub fn returns(self) -> bool {
-        matches!(self, Mode::L2fwd | Mode::Latency | Mode::XdpTx)
+        matches!(
+            self,
+            Mode::L2fwd | Mode::Latency | Mode::XdpTx | Mode::Icmp | Mode::UdpPingpong
+        )
     }
 
     /// Whether the generator keeps a fixed number in flight.
     pub fn closed_loop(self) -> bool {
-        matches!(self, Mode::Latency | Mode::XdpTx)
+        matches!(
+            self,
+            Mode::Latency | Mode::XdpTx | Mode::Icmp | Mode::UdpPingpong
+        )
+    }
+
+    /// Whether the mode measures the kernel stack with plain sockets (no AF_XDP, no XDP).
+    pub fn kernel_stack(self) -> bool {
+        matches!(self, Mode::Icmp | Mode::UdpPingpong | Mode::UdpFlood)
     }
 
     /// The name used on the command line.
@@ -59,6 +76,9 @@ impl Mode {
             Mode::Latency => "latency",
             Mode::XdpDrop => "xdp-drop",
             Mode::XdpTx => "xdp-tx",
+            Mode::Icmp => "icmp",
+            Mode::UdpPingpong => "udp-pingpong",
+            Mode::UdpFlood => "udp-flood",
         }
     }
 }
@@ -145,7 +165,10 @@ impl RunSpec {
         self.xsk.validate()?;
         // RFC 2544 starts at 64 bytes; IPv6 headers need more.
         let min = frame::min_size(self.ipv6).max(64);
-        let max = (mtu as usize + 14).min(self.xsk.frame_size as usize - XDP_HEADROOM);
+        let mut max = mtu as usize + 14;
+        if !self.mode.kernel_stack() {
+            max = max.min(self.xsk.frame_size as usize - XDP_HEADROOM);
+        }
         if self.size < min || self.size > max {
             return Err(invalid(
                 "--size",
@@ -176,7 +199,7 @@ impl RunSpec {
         if self.rate == Some(0) {
             return Err(invalid("--rate", 0, "at least 1 frame per second"));
         }
-        if self.rate.is_some() && self.mode.closed_loop() {
+        if self.rate.is_some() && matches!(self.mode, Mode::Latency | Mode::XdpTx) {
             return Err(invalid(
                 "--rate",
                 self.rate.unwrap_or(0),
@@ -224,6 +247,7 @@ fn programs(mode: Mode) -> [Option<Program>; 2] {
         Mode::L2fwd | Mode::Latency => [Some(Program::XskRedirect), Some(Program::XskRedirect)],
         Mode::XdpDrop => [None, Some(Program::Sink { pass: false })],
         Mode::XdpTx => [Some(Program::XskRedirect), Some(Program::Reflect)],
+        Mode::Icmp | Mode::UdpPingpong | Mode::UdpFlood => [None, None],
     }
 }
 
@@ -318,6 +342,9 @@ pub fn run_until(
 ) -> Result<RunOutcome, BenchError> {
     let (a, b) = (topo.endpoint(Side::A), topo.endpoint(Side::B));
     spec.validate(a.mtu)?;
+    if spec.mode.kernel_stack() {
+        return crate::baseline::run(topo, spec, interrupt);
+    }
     let mut template = vec![0u8; spec.size];
     let (src_ip, dst_ip) = if spec.ipv6 {
         match (a.ipv6, b.ipv6) {

@@ -145,3 +145,46 @@ fn bad_core_is_refused_before_anything_is_attached() {
         out.warnings
     );
 }
+
+#[test]
+fn kernel_stack_baselines_deliver_and_account() {
+    if skip_without_root("kernel_stack_baselines_deliver_and_account") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let topo = topology("base");
+    for (mode, count, ipv6) in [
+        (Mode::UdpPingpong, 500, false),
+        (Mode::UdpPingpong, 500, true),
+        (Mode::Icmp, 1000, false),
+        (Mode::Icmp, 1000, true),
+        (Mode::UdpFlood, 20_000, false),
+    ] {
+        let mut s = spec(mode);
+        s.count = Some(count);
+        s.ipv6 = ipv6;
+        s.size = if ipv6 { 100 } else { 64 };
+        if mode == Mode::UdpFlood {
+            s.rate = Some(50_000);
+        }
+        let out = run(topo.info(), &s).unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        assert_eq!(out.sent, count, "{mode:?}");
+        assert_eq!(
+            out.received, count,
+            "{mode:?} ipv6={ipv6}: {:#?}",
+            out.accounting
+        );
+        assert_eq!(
+            out.accounting.unexplained, 0,
+            "{mode:?}: {:#?}",
+            out.accounting
+        );
+        if mode.returns() {
+            assert_eq!(out.rtt.expect("rtt").samples, count, "{mode:?}");
+        }
+        if mode == Mode::UdpPingpong {
+            let (a2b, rtt) = (out.one_way_a2b.unwrap(), out.rtt.unwrap());
+            assert!(a2b.p50_ns < rtt.p50_ns, "the server writes the A→B time");
+        }
+    }
+}
