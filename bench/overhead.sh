@@ -8,8 +8,8 @@ secs=${2:-3}
 header "size: 64 B  cores: A=0 B=1  $rounds rounds x $secs s each"
 with=() without=()
 for _ in $(seq "$rounds"); do
-  with+=("$(field "$("$bin" run --json --duration "$secs" 2>/dev/null)" received_pps)")
-  without+=("$(field "$("$bin" run --json --duration "$secs" --no-timestamps 2>/dev/null)" received_pps)")
+  with+=("$(field "$("$bin" run --mode throughput --json --duration "$secs" 2>/dev/null)" received_pps)")
+  without+=("$(field "$("$bin" run --mode throughput --json --duration "$secs" --no-timestamps 2>/dev/null)" received_pps)")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
 m_with=$(median "${with[@]}")

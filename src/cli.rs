@@ -3,6 +3,7 @@
 //! anything touches the kernel.
 
 use bench::scenario::{BenchError, Mode, RunSpec};
+use bench::suite::{SUITE_MODES, SUITE_SIZES};
 use bench::xsk::XskConfig;
 use bpf::XdpMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -318,24 +319,22 @@ fn parse_cores(s: &str) -> Result<[usize; 2], String> {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// What to measure.
-    #[arg(long, value_enum, default_value = "throughput")]
-    pub mode: ModeArg,
+    /// What to measure. Without --mode: the suite (for each size: throughput next to udp-flood,
+    /// latency next to udp-pingpong and icmp), ending in an AF_XDP vs kernel-stack table.
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
     /// Frame sizes in bytes, comma-separated: Ethernet header included, FCS excluded
     /// (64..=MTU+14; IPv6 >= 82). `rfc2544` is 64,128,256,512,1024,1280,1500. One row per size.
-    #[arg(
-        long,
-        value_name = "BYTES[,BYTES...]",
-        default_value = "64",
-        value_delimiter = ','
-    )]
+    /// Default: 64 with --mode, 64,512,1500 for the suite.
+    #[arg(long, value_name = "BYTES[,BYTES...]", value_delimiter = ',')]
     pub size: Vec<String>,
     /// Send IPv6 frames instead of IPv4.
     #[arg(long)]
     pub ipv6: bool,
-    /// Measuring time in seconds (after the warm-up).
-    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_seconds)]
-    pub duration: f64,
+    /// Measuring time in seconds per measurement, after the warm-up (default: 5 with --mode,
+    /// 2 per phase for the suite).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
     /// Warm-up before measuring, in seconds (sent and accounted, not measured).
     #[arg(long, value_name = "SECONDS", default_value = "0.5", value_parser = parse_seconds)]
     pub warmup: f64,
@@ -425,6 +424,8 @@ pub struct RunOptions {
     pub existing: Option<RunId>,
     /// Frame sizes, one measurement each (`run.size` is the first).
     pub sizes: Vec<usize>,
+    /// Run the suite (no `--mode` given) instead of one mode.
+    pub suite: bool,
     /// The measurement.
     pub run: RunSpec,
     /// JSON output.
@@ -454,12 +455,18 @@ impl TryFrom<RunArgs> for RunOptions {
             }
             .into());
         }
-        let sizes = parse_sizes(&a.size)?;
+        let suite = a.mode.is_none();
+        let sizes = match (a.size.is_empty(), suite) {
+            (false, _) => parse_sizes(&a.size)?,
+            (true, true) => SUITE_SIZES.to_vec(),
+            (true, false) => vec![64],
+        };
+        let duration = a.duration.unwrap_or(if suite { 2.0 } else { 5.0 });
         let run = RunSpec {
-            mode: a.mode.into(),
+            mode: a.mode.map(Mode::from).unwrap_or(Mode::Throughput),
             size: sizes[0],
             ipv6: a.ipv6,
-            duration_ns: (a.duration * 1e9) as u64,
+            duration_ns: (duration * 1e9) as u64,
             warmup_ns: (a.warmup * 1e9) as u64,
             count: a.count,
             rate: a.rate,
@@ -479,18 +486,34 @@ impl TryFrom<RunArgs> for RunOptions {
             cores: a.cores,
             timestamps: !a.no_timestamps,
         };
+        let modes: Vec<Mode> = if suite {
+            SUITE_MODES.to_vec()
+        } else {
+            vec![run.mode]
+        };
         for &size in &sizes {
-            RunSpec {
-                size,
-                ..run.clone()
+            for &mode in &modes {
+                // The suite passes --rate only to its open-loop phases (see bench::suite::phases).
+                let rate = if suite && mode.closed_loop() {
+                    None
+                } else {
+                    run.rate
+                };
+                RunSpec {
+                    size,
+                    mode,
+                    rate,
+                    ..run.clone()
+                }
+                .validate(topology.mtu)
+                .map_err(usage)?;
             }
-            .validate(topology.mtu)
-            .map_err(usage)?;
         }
         Ok(RunOptions {
             topology,
             existing: a.on,
             sizes,
+            suite,
             run,
             json: a.json,
         })

@@ -309,6 +309,8 @@ fn run_on_one_core_warns_and_prints_a_table() {
     let _lock = HostLock::shared();
     let o = vethbench(&[
         "run",
+        "--mode",
+        "throughput",
         "--cores",
         "1,1",
         "--count",
@@ -345,6 +347,8 @@ fn sigint_stops_a_run_and_tears_down() {
     let child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
         .args([
             "run",
+            "--mode",
+            "throughput",
             "--id",
             id.as_str(),
             "--duration",
@@ -429,7 +433,16 @@ fn run_measures_each_size_on_one_topology() {
         return;
     }
     let _lock = HostLock::shared();
-    let v = run_json(&["--size", "64,1500,64", "--count", "1000", "--rate", "20000"]);
+    let v = run_json(&[
+        "--mode",
+        "throughput",
+        "--size",
+        "64,1500,64",
+        "--count",
+        "1000",
+        "--rate",
+        "20000",
+    ]);
     let runs = v.as_array().expect("several sizes give an array");
     assert_eq!(runs.len(), 2, "repeated sizes run once");
     for (run, size) in runs.iter().zip([64, 1500]) {
@@ -445,4 +458,59 @@ fn run_measures_each_size_on_one_topology() {
         "{}",
         text(&o).1
     );
+}
+
+#[test]
+fn run_without_a_mode_compares_af_xdp_with_the_kernel_stack() {
+    if skip_without_root("run_without_a_mode_compares_af_xdp_with_the_kernel_stack") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let o = vethbench(&[
+        "run",
+        "--json",
+        "--size",
+        "64,256",
+        "--duration",
+        "0.2",
+        "--warmup",
+        "0",
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    for phase in [
+        "[1/10] throughput 64 B",
+        "[5/10] icmp 64 B",
+        "[10/10] icmp 256 B",
+    ] {
+        assert!(err.contains(phase), "progress line {phase} missing:\n{err}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let modes: Vec<&str> = v["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mode"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        modes,
+        ["throughput", "udp-flood", "latency", "udp-pingpong", "icmp"].repeat(2)
+    );
+    for run in v["runs"].as_array().unwrap() {
+        assert_eq!(run["accounting"]["unexplained"], 0, "{}", run["mode"]);
+    }
+    let rows = v["comparison"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        for field in ["pps_ratio", "p50_ratio", "p99_ratio", "icmp_rtt_p50_ns"] {
+            assert!(
+                row[field].as_f64().is_some_and(|x| x > 0.0),
+                "{field} in {row}"
+            );
+        }
+    }
+    let table = vethbench(&["run", "--size", "64", "--duration", "0.2", "--warmup", "0"]);
+    let (out, _) = text(&table);
+    assert!(out.contains("AF_XDP vs kernel stack"), "{out}");
+    assert!(out.contains("p50 ratio"), "{out}");
 }

@@ -6,4 +6,5 @@ pub mod frame;
 pub mod report;
 pub mod scenario;
 pub mod seq;
+pub mod suite;
 pub mod xsk;

@@ -1,5 +1,6 @@
 //! `vethbench run`: one measurement on a topology of its own.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use bench::report::{LatencySummary, RunOutcome};
 use bench::scenario::{run_until, RunSpec};
+use bench::suite::{compare, phases, Comparison};
 use nix::sys::signal::{SigSet, Signal};
 use setup::{Topology, TopologyInfo};
 
@@ -17,8 +19,12 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
     let interrupt = watch_signals()?;
     let r = &opts.run;
     eprintln!(
-        "vethbench run: {} mode, {} B {}, cores A={} B={}, XDP {} mode, {:.1} s after {:.1} s warm-up{} each",
-        r.mode.name(),
+        "vethbench run: {}, {} B {}, cores A={} B={}, XDP {} mode, {:.1} s after {:.1} s warm-up{} each",
+        if opts.suite {
+            "suite (AF_XDP vs kernel stack)".to_string()
+        } else {
+            format!("{} mode", r.mode.name())
+        },
         opts.sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","),
         if r.ipv6 { "IPv6" } else { "IPv4" },
         r.cores[0],
@@ -41,15 +47,23 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
             outcomes
         }
     };
+    let comparison = opts.suite.then(|| compare(&outcomes));
     if opts.json {
-        // One size: the result itself; several: an array of them.
-        let json = match outcomes.as_slice() {
-            [one] => serde_json::to_string_pretty(one),
-            many => serde_json::to_string_pretty(many),
+        // Suite: runs and comparison; one run: the result itself; several: an array of them.
+        let json = match (&comparison, outcomes.as_slice()) {
+            (Some(c), _) => serde_json::to_string_pretty(
+                &serde_json::json!({ "runs": outcomes, "comparison": c }),
+            ),
+            (None, [one]) => serde_json::to_string_pretty(one),
+            (None, many) => serde_json::to_string_pretty(many),
         };
         println!("{}", json.context("serialise results")?);
     } else {
         print_outcomes(&outcomes);
+        if let Some(c) = &comparison {
+            println!();
+            print_comparison(c);
+        }
     }
     if interrupt.load(Ordering::Relaxed) {
         eprintln!("interrupted: the figures cover the time until the signal");
@@ -57,29 +71,112 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One measurement per size on one topology; an interrupt ends the series.
+/// One measurement per phase (size, or size x mode for the suite) on one topology, with a
+/// progress line per phase on stderr; an interrupt ends the series.
 fn run_sizes(
     info: &TopologyInfo,
     opts: &RunOptions,
     interrupt: &AtomicBool,
 ) -> anyhow::Result<Vec<RunOutcome>> {
+    let phases: Vec<RunSpec> = if opts.suite {
+        phases(&opts.run, &opts.sizes)
+    } else {
+        opts.sizes
+            .iter()
+            .map(|&size| RunSpec {
+                size,
+                ..opts.run.clone()
+            })
+            .collect()
+    };
+    let tty = std::io::stderr().is_terminal();
     let mut outcomes = Vec::new();
-    for &size in &opts.sizes {
-        let spec = RunSpec {
-            size,
-            ..opts.run.clone()
-        };
+    for (i, spec) in phases.iter().enumerate() {
         spec.validate(info.endpoints[0].mtu)
             .context("vethbench run")?;
-        outcomes.push(
-            run_until(info, &spec, interrupt)
-                .with_context(|| format!("running the benchmark at {size} B"))?,
+        let label = format!(
+            "[{}/{}] {} {} B",
+            i + 1,
+            phases.len(),
+            spec.mode.name(),
+            spec.size
         );
+        if tty {
+            eprint!("{label} ...");
+        }
+        let started = std::time::Instant::now();
+        let outcome = run_until(info, spec, interrupt)
+            .with_context(|| format!("running {} at {} B", spec.mode.name(), spec.size))?;
+        let summary = match &outcome.rtt {
+            Some(l) => format!("RTT p50 {} µs", us(l.p50_ns)),
+            None => format!("{:.3} Mpps", outcome.received_pps / 1e6),
+        };
+        // On a terminal the line is completed in place; in a log each phase gets one plain line.
+        eprintln!(
+            "{}{label}: {summary} ({:.1} s)",
+            if tty { "\r" } else { "" },
+            started.elapsed().as_secs_f64()
+        );
+        outcomes.push(outcome);
         if interrupt.load(Ordering::Relaxed) {
             break;
         }
     }
     Ok(outcomes)
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map(|v| format!("{v:.1}x")).unwrap_or_else(|| "-".into())
+}
+
+fn opt_us(ns: Option<u64>) -> String {
+    ns.map(us).unwrap_or_else(|| "-".into())
+}
+
+fn opt_mpps(pps: Option<f64>) -> String {
+    pps.map(|p| format!("{:.3}", p / 1e6))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn print_comparison(rows: &[Comparison]) {
+    println!("AF_XDP vs kernel stack (same namespaces, cores and sizes; ratio = how many times better AF_XDP is)");
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|c| {
+            vec![
+                c.size.to_string(),
+                opt_mpps(c.xdp_pps),
+                opt_mpps(c.udp_pps),
+                ratio(c.pps_ratio),
+                opt_us(c.xdp_rtt_p50_ns),
+                opt_us(c.udp_rtt_p50_ns),
+                ratio(c.p50_ratio),
+                opt_us(c.xdp_rtt_p99_ns),
+                opt_us(c.udp_rtt_p99_ns),
+                ratio(c.p99_ratio),
+                opt_us(c.icmp_rtt_p50_ns),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(
+            &[
+                "size",
+                "AF_XDP Mpps",
+                "UDP flood Mpps",
+                "rate ratio",
+                "AF_XDP RTT p50 µs",
+                "UDP RTT p50 µs",
+                "p50 ratio",
+                "AF_XDP RTT p99 µs",
+                "UDP RTT p99 µs",
+                "p99 ratio",
+                "ICMP RTT p50 µs",
+            ],
+            &rows
+        )
+    );
 }
 
 /// SIGINT/SIGTERM set the returned flag (the run then stops sending, drains, and tears down)
@@ -135,7 +232,7 @@ fn print_outcomes(outcomes: &[RunOutcome]) {
     let mut warnings: Vec<&String> = Vec::new();
     for o in outcomes {
         let prefix = if several {
-            format!("{} B: ", o.size)
+            format!("{} {} B: ", o.mode.name(), o.size)
         } else {
             String::new()
         };
