@@ -318,6 +318,19 @@ fn ping_loop(
             last_progress = now;
             continue;
         }
+        if !paced && outstanding == 0 {
+            // Paced like `ping -i`: sleep until the next request is due (spinning would keep the
+            // core hot and measure a different thing than an idle host answering pings).
+            if let Some(rate) = spec.rate {
+                let next = start
+                    + ((u128::from(sent_total) * 1_000_000_000).div_ceil(u128::from(rate)) as u64);
+                let wait = next.saturating_sub(now_ns());
+                if wait > 20_000 {
+                    std::thread::sleep(Duration::from_nanos(wait));
+                }
+            }
+            continue;
+        }
         if let Some((flow, s, tx, a2b_ns)) = client.recv()? {
             let now = now_ns();
             received_total += 1;
