@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use setup::netns::NetnsFile;
 use setup::{link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
 
 use crate::engine::{histogram, now_ns, FLOW_MEASURED, FLOW_WARMUP};
@@ -24,6 +23,7 @@ use crate::frame;
 use crate::report::{histogram_v2_base64, Accounting, LatencySummary, RunOutcome};
 use crate::scenario::{BenchError, Mode, RunSpec};
 use crate::seq::{SeqCounts, SeqTracker};
+use crate::workers::{enter_and_pin, setsockopt_int, wait_ready, window};
 
 /// UDP port of the baseline server in B.
 pub const BASELINE_PORT: u16 = 9100;
@@ -34,46 +34,12 @@ fn io_err(what: &str) -> impl Fn(io::Error) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
-/// Enters the endpoint's namespace and pins the calling thread.
-pub(crate) fn enter_and_pin(e: &Endpoint, core: usize) -> Result<(), String> {
-    NetnsFile::open(&e.namespace)
-        .and_then(|ns| ns.enter())
-        .map_err(|err| err.to_string())?;
-    if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-        return Err(format!("cannot pin to core {core}"));
-    }
-    Ok(())
-}
-
-fn setsockopt(
-    fd: RawFd,
-    level: libc::c_int,
-    opt: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: setsockopt with a pointer to a live c_int and its size.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            opt,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 /// Socket tuning shared by all baselines: bigger buffers, optional busy polling.
 fn tune(fd: RawFd, busy_poll: bool) -> io::Result<()> {
-    setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)?;
-    setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20)?;
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20)?;
+    setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, 4 << 20)?;
     if busy_poll {
-        setsockopt(fd, libc::SOL_SOCKET, libc::SO_BUSY_POLL, 50)?;
+        setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_BUSY_POLL, 50)?;
     }
     Ok(())
 }
@@ -281,12 +247,7 @@ fn ping_loop(
         std::hint::spin_loop();
     }
     let start = now_ns();
-    let measure_from = start + spec.warmup_ns;
-    let end = measure_from.saturating_add(if spec.duration_ns == 0 {
-        u64::MAX / 4
-    } else {
-        spec.duration_ns
-    });
+    let (measure_from, end) = window(start, spec.warmup_ns, spec.duration_ns);
     let mut last_progress = start;
     loop {
         let now = now_ns();
@@ -451,12 +412,7 @@ fn flood_send(
         std::hint::spin_loop();
     }
     let start = now_ns();
-    let measure_from = start + spec.warmup_ns;
-    let end = measure_from.saturating_add(if spec.duration_ns == 0 {
-        u64::MAX / 4
-    } else {
-        spec.duration_ns
-    });
+    let (measure_from, end) = window(start, spec.warmup_ns, spec.duration_ns);
     loop {
         let now = now_ns();
         if now >= end
@@ -753,21 +709,7 @@ pub fn run(
         });
         drop(ready_tx);
         let workers = 1 + usize::from(b_worker.is_some());
-        let mut failure = None;
-        for _ in 0..workers {
-            match ready_rx.recv_timeout(Duration::from_secs(10)) {
-                Ok((_, Ok(()))) => {}
-                Ok((side, Err(message))) => {
-                    failure.get_or_insert(BenchError::Worker { side, message });
-                }
-                Err(_) => {
-                    failure.get_or_insert(BenchError::Worker {
-                        side: Side::A,
-                        message: "workers did not get ready within 10 s".into(),
-                    });
-                }
-            }
-        }
+        let failure = wait_ready(&ready_rx, workers);
         let before = match failure {
             None => counters(topo),
             Some(e) => Err(e),

@@ -15,6 +15,7 @@ use xsk_rs::FrameDesc;
 use crate::frame::{self, Layout};
 use crate::scenario::Either;
 use crate::seq::{SeqCounts, SeqTracker};
+use crate::workers::window;
 use crate::xsk::{Xsk, XskStats};
 
 /// Flow id of warm-up frames (counted for accounting, not measured).
@@ -165,8 +166,7 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'
     }
     let start = now_ns();
     let mut last_progress = start;
-    let measure_from = start + plan.warmup_ns;
-    let end = measure_from + plan.duration_ns;
+    let (measure_from, end) = window(start, plan.warmup_ns, plan.duration_ns);
     loop {
         let now = now_ns();
         // Completions: frames the kernel has sent go back to the pool (with their length, which
@@ -244,7 +244,7 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'
                 }
                 k = k.min(u64::from(inflight).saturating_sub(outstanding) as usize);
             }
-            Pace::Open { rate: None } | Pace::Open { rate: Some(_) } => {}
+            Pace::Open { .. } => {}
         }
         if let (Some(c), true) = (plan.count, now >= measure_from) {
             k = k.min(c.saturating_sub(sent_measured) as usize);

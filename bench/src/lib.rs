@@ -7,4 +7,5 @@ pub mod report;
 pub mod scenario;
 pub mod seq;
 pub mod suite;
+mod workers;
 pub mod xsk;

@@ -5,16 +5,15 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Duration;
 
 use bpf::{Attached, Counters, Program, XdpMode, XdpProgram};
 use serde::{Deserialize, Serialize};
-use setup::netns::NetnsFile;
 use setup::{link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
 
 use crate::engine::{self, GenOutcome, GenPlan, Pace, ReflectOutcome, SinkOutcome};
 use crate::frame::{self, FrameSpec};
 use crate::report::{histogram_v2_base64, Accounting, LatencySummary, RunOutcome};
+use crate::workers::{enter_and_pin, wait_ready};
 use crate::xsk::{Xsk, XskConfig, XskError};
 
 /// UDP destination port of frames A → B (what B's program matches).
@@ -271,12 +270,7 @@ fn open_socket(
     cfg: &XskConfig,
     program: Option<&Attached>,
 ) -> Result<Xsk, String> {
-    NetnsFile::open(&e.namespace)
-        .and_then(|ns| ns.enter())
-        .map_err(|err| err.to_string())?;
-    if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-        return Err(format!("cannot pin to core {core}"));
-    }
+    enter_and_pin(e, core)?;
     let xsk = Xsk::open(&e.interface, 0, cfg).map_err(|err| err.to_string())?;
     if let Some(p) = program {
         p.program()
@@ -392,11 +386,7 @@ pub fn run_until(
         },
         returns: spec.mode.returns(),
         warmup_ns: spec.warmup_ns,
-        duration_ns: if spec.count.is_some() && spec.duration_ns == 0 {
-            u64::MAX / 4
-        } else {
-            spec.duration_ns
-        },
+        duration_ns: spec.duration_ns,
         count: spec.count,
         batch: spec.xsk.batch as usize,
         need_wakeup: spec.xsk.need_wakeup,
@@ -458,21 +448,7 @@ pub fn run_until(
             })
         });
         drop(ready_tx);
-        let mut failure = None;
-        for _ in 0..workers {
-            match ready_rx.recv_timeout(Duration::from_secs(10)) {
-                Ok((_, Ok(()))) => {}
-                Ok((side, Err(message))) => {
-                    failure.get_or_insert(BenchError::Worker { side, message });
-                }
-                Err(_) => {
-                    failure.get_or_insert(BenchError::Worker {
-                        side: Side::A,
-                        message: "workers did not get ready within 10 s".into(),
-                    });
-                }
-            }
-        }
+        let failure = wait_ready(&ready_rx, workers);
         let before = match failure {
             None => snapshot(topo, progs),
             Some(e) => Err(e),

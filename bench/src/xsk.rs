@@ -11,6 +11,8 @@ use xsk_rs::config::{
 };
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
+use crate::workers::setsockopt_int;
+
 /// Socket and ring settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct XskConfig {
@@ -134,24 +136,6 @@ pub struct Xsk {
     pub comp: CompQueue,
 }
 
-fn setsockopt_int(fd: RawFd, opt: libc::c_int, value: libc::c_int) -> std::io::Result<()> {
-    // SAFETY: setsockopt with a pointer to a live c_int and its size.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
 impl Xsk {
     /// Opens a copy-mode socket on `interface` queue `queue` (in the calling thread's namespace).
     pub fn open(interface: &str, queue: u32, cfg: &XskConfig) -> Result<Xsk, XskError> {
@@ -223,7 +207,7 @@ impl Xsk {
                 (libc::SO_BUSY_POLL, 20),
                 (libc::SO_BUSY_POLL_BUDGET, cfg.batch as libc::c_int),
             ] {
-                setsockopt_int(fd, opt, value)
+                setsockopt_int(fd, libc::SOL_SOCKET, opt, value)
                     .map_err(|e| fail(format!("busy-poll socket option {opt}: {e}")))?;
             }
         }
