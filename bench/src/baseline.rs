@@ -20,7 +20,9 @@ use setup::{link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
 
 use crate::engine::{histogram, now_ns, FLOW_MEASURED, FLOW_WARMUP};
 use crate::frame;
-use crate::report::{histogram_v2_base64, Accounting, LatencySummary, RunOutcome};
+use crate::report::{
+    histogram_v2_base64, Accounting, Latencies, LatencySummary, Measured, RunOutcome,
+};
 use crate::scenario::{BenchError, Mode, RunSpec};
 use crate::seq::{SeqCounts, SeqTracker};
 use crate::workers::{enter_and_pin, setsockopt_int, wait_ready, window};
@@ -877,43 +879,17 @@ fn outcome(
         ),
     };
     let _ = sent_total;
-    if accounting.unexplained != 0 {
-        warnings.push(format!(
-            "{} datagrams are not explained by any kernel counter (a busy machine, or datagrams still in flight at the end)",
-            accounting.unexplained
-        ));
-    }
-    let window_s = window_ns as f64 / 1e9;
-    let rate = |n: u64| {
-        if window_s > 0.0 {
-            n as f64 / window_s
-        } else {
-            0.0
-        }
-    };
-    RunOutcome {
-        mode: spec.mode,
-        size: spec.size,
-        ipv6: spec.ipv6,
-        cores: spec.cores,
-        xdp_mode: spec.xdp_mode,
-        window_s,
-        sent,
-        received,
-        offered_pps: rate(sent),
-        received_pps: rate(received),
-        received_gbps: rate(received) * spec.size as f64 * 8.0 / 1e9,
-        loss_pct: if sent > 0 {
-            100.0 * sent.saturating_sub(received) as f64 / sent as f64
-        } else {
-            0.0
+    RunOutcome::new(
+        spec,
+        Measured {
+            sent,
+            received,
+            window_ns,
         },
-        rtt,
-        one_way_a2b: a2b,
-        one_way_b2a: b2a,
+        Latencies { rtt, a2b, b2a },
         accounting,
         counters,
         histograms,
         warnings,
-    }
+    )
 }

@@ -149,6 +149,82 @@ pub struct RunOutcome {
     pub warnings: Vec<String>,
 }
 
+/// Measured counts of one run: frames sent and arrived in the measuring window.
+#[derive(Clone, Copy, Debug)]
+pub struct Measured {
+    /// Measured frames sent.
+    pub sent: u64,
+    /// Measured frames that arrived.
+    pub received: u64,
+    /// First to last measured send, ns.
+    pub window_ns: u64,
+}
+
+/// Latency summaries of one run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Latencies {
+    /// Round trip.
+    pub rtt: Option<LatencySummary>,
+    /// A→B one way.
+    pub a2b: Option<LatencySummary>,
+    /// B→A one way.
+    pub b2a: Option<LatencySummary>,
+}
+
+impl RunOutcome {
+    /// Builds the outcome of `spec`: rates over the measuring window, loss, and a warning when the
+    /// accounting leaves frames unexplained.
+    pub fn new(
+        spec: &crate::scenario::RunSpec,
+        m: Measured,
+        latencies: Latencies,
+        accounting: Accounting,
+        counters: BTreeMap<String, u64>,
+        histograms: BTreeMap<String, String>,
+        mut warnings: Vec<String>,
+    ) -> RunOutcome {
+        if accounting.unexplained != 0 {
+            warnings.push(format!(
+                "{} frames are not explained by any kernel counter (a busy machine, or frames still in flight at the end)",
+                accounting.unexplained
+            ));
+        }
+        let window_s = m.window_ns as f64 / 1e9;
+        let rate = |n: u64| {
+            if window_s > 0.0 {
+                n as f64 / window_s
+            } else {
+                0.0
+            }
+        };
+        RunOutcome {
+            mode: spec.mode,
+            size: spec.size,
+            ipv6: spec.ipv6,
+            cores: spec.cores,
+            xdp_mode: spec.xdp_mode,
+            window_s,
+            sent: m.sent,
+            received: m.received,
+            offered_pps: rate(m.sent),
+            received_pps: rate(m.received),
+            received_gbps: rate(m.received) * spec.size as f64 * 8.0 / 1e9,
+            loss_pct: if m.sent > 0 {
+                100.0 * m.sent.saturating_sub(m.received) as f64 / m.sent as f64
+            } else {
+                0.0
+            },
+            rtt: latencies.rtt,
+            one_way_a2b: latencies.a2b,
+            one_way_b2a: latencies.b2a,
+            accounting,
+            counters,
+            histograms,
+            warnings,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,9 @@ use setup::{link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
 
 use crate::engine::{self, GenOutcome, GenPlan, Pace, ReflectOutcome, SinkOutcome};
 use crate::frame::{self, FrameSpec};
-use crate::report::{histogram_v2_base64, Accounting, LatencySummary, RunOutcome};
+use crate::report::{
+    histogram_v2_base64, Accounting, Latencies, LatencySummary, Measured, RunOutcome,
+};
 use crate::workers::{enter_and_pin, wait_ready};
 use crate::xsk::{Xsk, XskConfig, XskError};
 
@@ -607,21 +609,7 @@ fn outcome(
     } else {
         None
     };
-    let window_s = gen.window_ns as f64 / 1e9;
-    let rate = |n: u64| {
-        if window_s > 0.0 {
-            n as f64 / window_s
-        } else {
-            0.0
-        }
-    };
     let mut warnings = spec.warnings();
-    if accounting.unexplained != 0 {
-        warnings.push(format!(
-            "{} frames are not explained by any kernel counter (a busy machine, or frames still in flight at the end)",
-            accounting.unexplained
-        ));
-    }
     if gen.timeouts > 0 {
         warnings.push(format!(
             "{} frames did not come back within 200 ms and were given up on",
@@ -632,29 +620,21 @@ fn outcome(
         warnings
             .push("xdp-tx: B reflects in the kernel, so the A→B/B→A split is not measured".into());
     }
-    RunOutcome {
-        mode: spec.mode,
-        size: spec.size,
-        ipv6: spec.ipv6,
-        cores: spec.cores,
-        xdp_mode: spec.xdp_mode,
-        window_s,
-        sent: gen.sent_measured,
-        received,
-        offered_pps: rate(gen.sent_measured),
-        received_pps: rate(received),
-        received_gbps: rate(received) * spec.size as f64 * 8.0 / 1e9,
-        loss_pct: if gen.sent_measured > 0 {
-            100.0 * gen.sent_measured.saturating_sub(received) as f64 / gen.sent_measured as f64
-        } else {
-            0.0
+    RunOutcome::new(
+        spec,
+        Measured {
+            sent: gen.sent_measured,
+            received,
+            window_ns: gen.window_ns,
         },
-        rtt,
-        one_way_a2b,
-        one_way_b2a,
+        Latencies {
+            rtt,
+            a2b: one_way_a2b,
+            b2a: one_way_b2a,
+        },
         accounting,
         counters,
         histograms,
         warnings,
-    }
+    )
 }
