@@ -46,7 +46,7 @@ dpdk_pps=$(grep -o 'Rx-pps: *[0-9]*' "$logs/b" | awk '{print $2}' | awk '$1 > 0'
   awk '{v[NR]=$1} END {if (NR == 0) print 0; else print v[int((NR + 1) / 2)]}')
 echo "date: $(date -u +%Y-%m-%d)  kernel: $(uname -r)  size: $size B  cores: A=0 B=1  seconds: $secs"
 echo "dpdk-testpmd (net_af_xdp) txonly -> rxonly: median received $dpdk_pps pps"
-vb_json=$("$bin" run --on "$id" --mode throughput --size "$size" --duration "$secs" --cores 0,1 --json)
+vb_json=$("$bin" run --on "$id" --mode throughput --size "$size" --duration "$secs" --cores 0,1 --json 2>/dev/null)
 vb_pps=$(echo "$vb_json" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["received_pps"]))')
 unexplained=$(echo "$vb_json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accounting"]["unexplained"])')
 echo "vethbench run --mode throughput: received $vb_pps pps (unexplained frames: $unexplained)"
