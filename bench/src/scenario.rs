@@ -8,7 +8,7 @@ use std::sync::mpsc;
 
 use bpf::{Attached, Counters, Program, XdpMode, XdpProgram};
 use serde::{Deserialize, Serialize};
-use setup::{link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
+use setup::{driver_stats, link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
 
 use crate::engine::{self, GenOutcome, GenPlan, Pace, ReflectOutcome, SinkOutcome};
 use crate::frame::{self, FrameSpec};
@@ -307,6 +307,8 @@ enum BOutcome {
 struct Snapshot {
     veth: [LinkCounters; 2],
     prog: [Counters; 2],
+    /// `ethtool -S` of both ends.
+    driver: [BTreeMap<String, u64>; 2],
 }
 
 fn snapshot(topo: &TopologyInfo, progs: &[Option<Attached>; 2]) -> Result<Snapshot, BenchError> {
@@ -322,7 +324,28 @@ fn snapshot(topo: &TopologyInfo, progs: &[Option<Attached>; 2]) -> Result<Snapsh
             link_counters(topo.endpoint(Side::B))?,
         ],
         prog: [prog(0)?, prog(1)?],
+        driver: [
+            driver_stats(topo.endpoint(Side::A))?,
+            driver_stats(topo.endpoint(Side::B))?,
+        ],
     })
+}
+
+/// Non-zero changes of the ends' driver statistics (`ethtool -S`), as `ethtool_a.<name>`.
+fn driver_deltas(before: &Snapshot, after: &Snapshot) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for (side, (b, a)) in ["a", "b"]
+        .iter()
+        .zip(before.driver.iter().zip(&after.driver))
+    {
+        for (name, value) in a {
+            let delta = value.saturating_sub(b.get(name).copied().unwrap_or(0));
+            if delta > 0 && name != "peer_ifindex" {
+                out.insert(format!("ethtool_{side}.{name}"), delta);
+            }
+        }
+    }
+    out
 }
 
 /// Runs one measurement on a topology that is up.
@@ -498,7 +521,7 @@ fn outcome(
         after.prog[1].since(&before.prog[1]),
     ];
     let passed = |p: &Counters| p.matched.saturating_sub(p.redirected + p.dropped + p.tx);
-    let mut counters = BTreeMap::new();
+    let mut counters = driver_deltas(before, after);
     counters.insert("veth_a.tx_dropped".to_string(), veth[0].tx_dropped);
     counters.insert("veth_a.rx_dropped".to_string(), veth[0].rx_dropped);
     counters.insert("veth_b.tx_dropped".to_string(), veth[1].tx_dropped);

@@ -111,6 +111,15 @@ fn in_kernel_sink_and_reflector() {
     let out = run(topo.info(), &s).expect("xdp-tx");
     assert_eq!(out.rtt.expect("rtt").samples, 2_000);
     assert_eq!(out.counters["xdp_b.tx"], out.accounting.sent);
+    // The veth driver's own counters (ethtool -S) tell the same story.
+    assert_eq!(
+        out.counters["ethtool_b.rx_queue_0_xdp_tx"],
+        out.accounting.sent
+    );
+    assert_eq!(
+        out.counters["ethtool_a.rx_queue_0_xdp_redirect"],
+        out.accounting.received
+    );
     assert_eq!(out.accounting.unexplained, 0, "{:#?}", out.accounting);
 }
 

@@ -5,6 +5,7 @@
 //! of a killed run can be found, and nothing that is not ours is ever touched.
 
 mod counters;
+mod driver_stats;
 mod error;
 mod ethtool;
 mod names;
@@ -23,6 +24,7 @@ mod verify;
 pub mod testing;
 
 pub use counters::{link_counters, LinkCounters};
+pub use driver_stats::driver_stats;
 pub use error::SetupError;
 pub use names::{RunId, Side, MAX_ID_LEN};
 pub use plan::{Addressing, ADDRESSING};

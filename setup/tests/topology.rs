@@ -92,6 +92,31 @@ fn pair_has_requested_settings_and_carries_udp_both_ways() {
         assert_eq!(e.sysctls["net.ipv4.conf.all.accept_local"], "1");
         assert_eq!(e.sysctls["net.ipv4.ping_group_range"], "0 2147483647");
     }
+    // Driver statistics read like `ethtool -S` does, checked against ethtool itself.
+    let a = topo.endpoint(Side::A);
+    let ours = setup::driver_stats(a).expect("driver stats");
+    let out = Command::new("ip")
+        .args(["netns", "exec", &a.namespace, "ethtool", "-S", &a.interface])
+        .output()
+        .expect("ethtool -S");
+    let theirs: Vec<(String, u64)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.trim().split_once(": ")?;
+            Some((k.to_string(), v.trim().parse().ok()?))
+        })
+        .collect();
+    assert!(
+        theirs.len() > 5 && theirs.len() == ours.len(),
+        "{theirs:?} vs {ours:?}"
+    );
+    for (name, _) in &theirs {
+        assert!(ours.contains_key(name), "{name} missing from {ours:?}");
+    }
+    assert!(
+        ours.contains_key("rx_queue_2_xdp_drops"),
+        "three queues: {ours:?}"
+    );
     for ipv6 in [false, true] {
         let rt = udp_round_trip(topo.info(), ipv6, 1000).expect("round trip");
         assert_eq!(rt.bytes, 1000);
