@@ -1,2 +1,15 @@
-//! Placeholder: filled by the AF_XDP, baselines and results issues. It exists so the workspace pins
-//! the whole dependency graph (see ../shared/facts.md) from the start.
+//! Records of vethbench runs: a schema-versioned JSON record per run with the environment
+//! fingerprint, each trial's raw figures and histograms, estimates with confidence intervals, and
+//! warnings that say how to fix their cause; written atomically and read back with clear errors.
+
+mod fingerprint;
+mod record;
+mod stats;
+mod store;
+
+pub use fingerprint::Fingerprint;
+pub use record::{
+    metrics, now_rfc3339, scenario_key, Record, ScenarioRecord, Tool, Warning, SCHEMA_VERSION,
+};
+pub use stats::Estimate;
+pub use store::{load, record_path, save, RecordError};

@@ -1,0 +1,137 @@
+//! The environment a run was measured in, so records can be compared months later and across
+//! kernels: kernel, boot command line, CPU, frequency scaling, the host's relevant sysctls, and the
+//! topology as read back from the kernel (veth settings and the sysctls we set).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use setup::TopologyInfo;
+
+/// Host sysctls we do not set but that change the figures.
+const HOST_SYSCTLS: [&str; 7] = [
+    "net.core.busy_poll",
+    "net.core.busy_read",
+    "net.core.netdev_budget",
+    "net.core.netdev_budget_usecs",
+    "net.core.rmem_max",
+    "net.core.wmem_max",
+    "net.core.bpf_jit_enable",
+];
+
+/// Where and with what a run was measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// `uname -r`.
+    pub kernel_release: String,
+    /// `uname -v` (build number and date).
+    pub kernel_version: String,
+    /// /proc/cmdline.
+    pub cmdline: String,
+    /// CPU model name (/proc/cpuinfo).
+    pub cpu_model: String,
+    /// CPUs this process may use.
+    pub cpus: usize,
+    /// cpufreq governors in use (empty where the kernel exposes none, e.g. many VMs).
+    pub cpufreq_governors: Vec<String>,
+    /// Host sysctls that matter and that vethbench does not set, key → value.
+    pub host_sysctls: BTreeMap<String, String>,
+    /// The topology as the kernel reported it: veth queues, MTU, offloads, NAPI, sysctls set.
+    pub topology: TopologyInfo,
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+impl Fingerprint {
+    /// Reads the fingerprint of this host for a topology.
+    pub fn take(topology: &TopologyInfo) -> Fingerprint {
+        let uname = nix::sys::utsname::uname().ok();
+        let field = |f: fn(&nix::sys::utsname::UtsName) -> &std::ffi::OsStr| {
+            uname
+                .as_ref()
+                .map(|u| f(u).to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let cpu_model = read("/proc/cpuinfo")
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .and_then(|r| r.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        let mut governors: Vec<String> = std::fs::read_dir("/sys/devices/system/cpu")
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .map(|e| read(&format!("{}/cpufreq/scaling_governor", e.path().display())))
+                    .filter(|g| !g.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        governors.sort();
+        governors.dedup();
+        Fingerprint {
+            kernel_release: field(|u| u.release()),
+            kernel_version: field(|u| u.version()),
+            cmdline: read("/proc/cmdline"),
+            cpu_model,
+            cpus: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            cpufreq_governors: governors,
+            host_sysctls: HOST_SYSCTLS
+                .iter()
+                .map(|k| {
+                    (
+                        k.to_string(),
+                        read(&format!("/proc/sys/{}", k.replace('.', "/"))),
+                    )
+                })
+                .collect(),
+            topology: topology.clone(),
+        }
+    }
+
+    /// What differs between two fingerprints, as "field: a -> b" lines (how kernels get compared).
+    pub fn differences(&self, other: &Fingerprint) -> Vec<String> {
+        let a = serde_json::to_value(self).unwrap_or_default();
+        let b = serde_json::to_value(other).unwrap_or_default();
+        let mut out = Vec::new();
+        diff("", &a, &b, &mut out);
+        out
+    }
+}
+
+fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff(
+                    &p,
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                diff(&format!("{path}[{i}]"), p, q, out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: {a} -> {b}")),
+        _ => {}
+    }
+}

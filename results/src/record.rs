@@ -1,0 +1,249 @@
+//! The record of one `vethbench run`: what was measured, where, each trial's raw figures, and the
+//! estimates over the trials. Schema-versioned JSON; readers refuse versions they do not know.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use bench::report::RunOutcome;
+use bench::scenario::RunSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::{Estimate, Fingerprint};
+
+/// Version of the record format written by this build.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The tool that wrote a record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// vethbench version.
+    pub version: String,
+    /// Git commit it was built from ("unknown" outside a checkout).
+    pub git_commit: String,
+}
+
+/// Something the reader must know to trust the figures; its Display says how to fix the cause.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Warning {
+    /// Trials disagree more than 5 % (coefficient of variation).
+    HighVariation {
+        /// Scenario key.
+        scenario: String,
+        /// Metric.
+        metric: String,
+        /// Its coefficient of variation.
+        cv: f64,
+    },
+    /// Sender and receiver ran on one core.
+    SharedCore {
+        /// The core.
+        core: usize,
+    },
+    /// CPU frequency scaling may change speed during the run.
+    FrequencyScaling {
+        /// Governors in use.
+        governors: Vec<String>,
+    },
+    /// Frames that no kernel counter explains.
+    UnexplainedLoss {
+        /// Scenario key.
+        scenario: String,
+        /// Trial number (from 1).
+        trial: usize,
+        /// Frames.
+        frames: i64,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::HighVariation { scenario, metric, cv } => write!(
+                f,
+                "{scenario}: {metric} varies {:.1} % between trials (> 5 %): quiet the machine, lengthen --duration or add --trials",
+                cv * 100.0
+            ),
+            Warning::SharedCore { core } => write!(
+                f,
+                "sender and receiver shared core {core}: give them a core each (--cores 0,1)"
+            ),
+            Warning::FrequencyScaling { governors } => write!(
+                f,
+                "CPU frequency scaling is active ({}): set the governor to performance for steady figures",
+                governors.join(", ")
+            ),
+            Warning::UnexplainedLoss { scenario, trial, frames } => write!(
+                f,
+                "{scenario} trial {trial}: {frames} frames not explained by any kernel counter: run on a quiet machine"
+            ),
+        }
+    }
+}
+
+/// One scenario (mode, size, settings) over its trials.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ScenarioRecord {
+    /// Stable key used to match scenarios across records, e.g. `throughput/64B/ipv4/drv`.
+    pub key: String,
+    /// The full scenario as run.
+    pub spec: RunSpec,
+    /// Each trial's raw figures, counters and histograms (HdrHistogram V2, base64).
+    pub trials: Vec<RunOutcome>,
+    /// Estimates per metric over the trials.
+    pub estimates: BTreeMap<String, Estimate>,
+}
+
+/// The key of a scenario: what must be equal for two measurements to be comparable.
+pub fn scenario_key(spec: &RunSpec) -> String {
+    format!(
+        "{}/{}B/{}/{}",
+        spec.mode.name(),
+        spec.size,
+        if spec.ipv6 { "ipv6" } else { "ipv4" },
+        spec.xdp_mode
+    )
+}
+
+/// The metrics estimated from each trial.
+pub fn metrics(o: &RunOutcome) -> Vec<(&'static str, f64)> {
+    let mut m = vec![("received_pps", o.received_pps), ("loss_pct", o.loss_pct)];
+    if let Some(l) = &o.rtt {
+        m.push(("rtt_p50_us", l.p50_ns as f64 / 1e3));
+        m.push(("rtt_p99_us", l.p99_ns as f64 / 1e3));
+    }
+    if let Some(l) = &o.one_way_a2b {
+        m.push(("a2b_p50_us", l.p50_ns as f64 / 1e3));
+    }
+    m
+}
+
+impl ScenarioRecord {
+    /// A scenario with no trials yet.
+    pub fn new(spec: &RunSpec) -> ScenarioRecord {
+        ScenarioRecord {
+            key: scenario_key(spec),
+            spec: spec.clone(),
+            trials: Vec::new(),
+            estimates: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a trial and recomputes the estimates.
+    pub fn push(&mut self, trial: RunOutcome) {
+        self.trials.push(trial);
+        let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for t in &self.trials {
+            for (name, v) in metrics(t) {
+                values.entry(name).or_default().push(v);
+            }
+        }
+        self.estimates = values
+            .into_iter()
+            .filter_map(|(k, v)| Estimate::of(&v).map(|e| (k.to_string(), e)))
+            .collect();
+    }
+}
+
+/// Everything one `vethbench run` measured.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    /// Format version; see [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Run id (the topology's names carry it).
+    pub run_id: String,
+    /// Start, RFC 3339 UTC.
+    pub started: String,
+    /// Last update (after the latest trial), RFC 3339 UTC.
+    pub updated: String,
+    /// The tool.
+    pub tool: Tool,
+    /// Where it was measured.
+    pub fingerprint: Fingerprint,
+    /// Trials per scenario asked for.
+    pub trials_per_scenario: usize,
+    /// The scenarios, in the order they ran.
+    pub scenarios: Vec<ScenarioRecord>,
+    /// Warnings, each with its fix.
+    pub warnings: Vec<Warning>,
+}
+
+/// RFC 3339 UTC time of now.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+impl Record {
+    /// An empty record for a run.
+    pub fn new(
+        run_id: &str,
+        tool: Tool,
+        fingerprint: Fingerprint,
+        trials_per_scenario: usize,
+    ) -> Record {
+        let now = now_rfc3339();
+        let mut warnings = Vec::new();
+        let scaling: Vec<String> = fingerprint
+            .cpufreq_governors
+            .iter()
+            .filter(|g| g.as_str() != "performance")
+            .cloned()
+            .collect();
+        if !scaling.is_empty() {
+            warnings.push(Warning::FrequencyScaling { governors: scaling });
+        }
+        Record {
+            schema_version: SCHEMA_VERSION,
+            run_id: run_id.to_string(),
+            started: now.clone(),
+            updated: now,
+            tool,
+            fingerprint,
+            trials_per_scenario,
+            scenarios: Vec::new(),
+            warnings,
+        }
+    }
+
+    /// Adds one trial of `spec`, recomputes its estimates and the warnings derived from trials.
+    pub fn add_trial(&mut self, spec: &RunSpec, outcome: RunOutcome) {
+        let key = scenario_key(spec);
+        let trial = match self.scenarios.iter().position(|s| s.key == key) {
+            Some(i) => i,
+            None => {
+                self.scenarios.push(ScenarioRecord::new(spec));
+                self.scenarios.len() - 1
+            }
+        };
+        if outcome.accounting.unexplained != 0 {
+            self.warnings.push(Warning::UnexplainedLoss {
+                scenario: key.clone(),
+                trial: self.scenarios[trial].trials.len() + 1,
+                frames: outcome.accounting.unexplained,
+            });
+        }
+        if spec.cores[0] == spec.cores[1]
+            && !self.warnings.contains(&Warning::SharedCore {
+                core: spec.cores[0],
+            })
+        {
+            self.warnings.push(Warning::SharedCore {
+                core: spec.cores[0],
+            });
+        }
+        self.scenarios[trial].push(outcome);
+        self.warnings
+            .retain(|w| !matches!(w, Warning::HighVariation { scenario, .. } if *scenario == key));
+        for (metric, e) in &self.scenarios[trial].estimates {
+            // Loss near zero makes its CV meaningless; judge rates and latencies.
+            if e.n > 1 && e.cv > 0.05 && metric != "loss_pct" {
+                self.warnings.push(Warning::HighVariation {
+                    scenario: key.clone(),
+                    metric: metric.clone(),
+                    cv: e.cv,
+                });
+            }
+        }
+        self.updated = now_rfc3339();
+    }
+}

@@ -1,0 +1,224 @@
+//! Records built from synthetic trials: estimates, warnings, storage and the loader's errors.
+
+use std::path::PathBuf;
+
+use bench::report::{Accounting, LatencySummary, RunOutcome};
+use bench::scenario::{Mode, RunSpec};
+use results::{load, record_path, save, Fingerprint, Record, RecordError, Tool, Warning};
+
+fn topology() -> setup::TopologyInfo {
+    let end = |side: &str, n: u8| {
+        serde_json::json!({
+            "side": side, "namespace": format!("vb-t-{side}"), "interface": format!("vbt{side}"),
+            "ifindex": 2, "mac": format!("02:76:62:00:00:0{n}"), "ipv4": format!("198.18.0.{n}"),
+            "ipv4_prefix": 30, "ipv6": null, "ipv6_prefix": 64, "mtu": 1500, "rx_queues": 1,
+            "tx_queues": 1, "gro": false, "tx_checksum": true, "threaded_napi": false,
+            "napi_defer_hard_irqs": 0, "gro_flush_timeout_ns": 0, "sysctls": {}
+        })
+    };
+    serde_json::from_value(serde_json::json!({
+        "spec": serde_json::to_value(setup::TopologySpec::new(setup::RunId::new("t").unwrap())).unwrap(),
+        "endpoints": [end("a", 1), end("b", 2)]
+    }))
+    .expect("topology JSON")
+}
+
+fn spec(mode: Mode, cores: [usize; 2]) -> RunSpec {
+    RunSpec {
+        mode,
+        size: 64,
+        ipv6: false,
+        duration_ns: 1,
+        warmup_ns: 0,
+        count: None,
+        rate: None,
+        inflight: 1,
+        xsk: Default::default(),
+        xdp_mode: bpf::XdpMode::Drv,
+        cores,
+        timestamps: true,
+    }
+}
+
+fn outcome(pps: f64, rtt_us: Option<u64>, unexplained: u64) -> RunOutcome {
+    RunOutcome {
+        mode: Mode::Latency,
+        size: 64,
+        ipv6: false,
+        cores: [0, 1],
+        xdp_mode: bpf::XdpMode::Drv,
+        window_s: 1.0,
+        sent: 100,
+        received: 100,
+        offered_pps: pps,
+        received_pps: pps,
+        received_gbps: 0.0,
+        loss_pct: 0.0,
+        rtt: rtt_us.map(|r| LatencySummary {
+            samples: 100,
+            min_ns: r * 1000,
+            p50_ns: r * 1000,
+            p90_ns: r * 1000,
+            p99_ns: r * 2000,
+            p999_ns: r * 2000,
+            max_ns: r * 2000,
+            mean_ns: (r * 1000) as f64,
+        }),
+        one_way_a2b: None,
+        one_way_b2a: None,
+        accounting: Accounting::new(100 + unexplained, 100, &[]),
+        counters: Default::default(),
+        histograms: Default::default(),
+        warnings: vec![],
+    }
+}
+
+fn record() -> Record {
+    let tool = Tool {
+        version: "test".into(),
+        git_commit: "unknown".into(),
+    };
+    Record::new("t1", tool, Fingerprint::take(&topology()), 3)
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vethbench-records-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn trials_give_estimates_and_warnings() {
+    let mut r = record();
+    let s = spec(Mode::Latency, [0, 1]);
+    for (pps, rtt) in [(100.0, 3), (110.0, 3), (90.0, 4)] {
+        r.add_trial(&s, outcome(pps, Some(rtt), 0));
+    }
+    assert_eq!(r.scenarios.len(), 1);
+    let sc = &r.scenarios[0];
+    assert_eq!(sc.key, "latency/64B/ipv4/drv");
+    assert_eq!(sc.trials.len(), 3);
+    let pps = sc.estimates["received_pps"];
+    assert_eq!((pps.n, pps.median), (3, 100.0));
+    assert!(pps.ci95_low <= 100.0 && pps.ci95_high >= 100.0);
+    assert_eq!(sc.estimates["rtt_p50_us"].median, 3.0);
+    assert!(r
+        .warnings
+        .iter()
+        .any(|w| matches!(w, Warning::HighVariation { metric, .. } if metric == "received_pps")));
+    r.add_trial(&spec(Mode::Throughput, [1, 1]), outcome(50.0, None, 7));
+    assert!(r.warnings.contains(&Warning::SharedCore { core: 1 }));
+    let unexplained = r
+        .warnings
+        .iter()
+        .find(|w| matches!(w, Warning::UnexplainedLoss { .. }))
+        .unwrap();
+    assert!(
+        unexplained
+            .to_string()
+            .contains("throughput/64B/ipv4/drv trial 1: 7 frames"),
+        "{unexplained}"
+    );
+    assert!(
+        Warning::SharedCore { core: 1 }
+            .to_string()
+            .contains("--cores 0,1"),
+        "each warning says the fix"
+    );
+}
+
+#[test]
+fn saved_records_round_trip_and_are_never_overwritten_by_another_run() {
+    let dir = tmp("store");
+    let mut r = record();
+    r.add_trial(&spec(Mode::Latency, [0, 1]), outcome(1.0, Some(3), 0));
+    let path = record_path(&dir, &r);
+    save(&path, &r).expect("save");
+    r.add_trial(&spec(Mode::Latency, [0, 1]), outcome(1.0, Some(3), 0));
+    save(&path, &r).expect("the same run rewrites its file after each trial");
+    let back = load(&path).expect("load");
+    assert_eq!(back.scenarios[0].trials.len(), 2);
+    assert_eq!(back.fingerprint, r.fingerprint);
+    let mut other = record();
+    other.run_id = "t2".into();
+    let err = save(&path, &other).expect_err("another run's file");
+    assert!(err.to_string().contains(path.to_str().unwrap()), "{err}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files left");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_files_give_errors_that_name_them() {
+    let dir = tmp("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut r = record();
+    r.add_trial(&spec(Mode::Latency, [0, 1]), outcome(1.0, Some(3), 0));
+    let good = serde_json::to_string(&r).unwrap();
+    let cases: Vec<(&str, String, fn(&RecordError) -> bool)> = vec![
+        ("garbage.json", "not json at all".into(), |e| {
+            matches!(e, RecordError::Malformed { .. })
+        }),
+        ("truncated.json", good[..good.len() / 2].to_string(), |e| {
+            matches!(e, RecordError::Malformed { .. })
+        }),
+        ("noversion.json", "{}".into(), |e| {
+            matches!(e, RecordError::Malformed { .. })
+        }),
+        (
+            "future.json",
+            good.replace("\"schema_version\":1", "\"schema_version\":99"),
+            |e| matches!(e, RecordError::Version { found: 99, .. }),
+        ),
+        (
+            "wrongshape.json",
+            "{\"schema_version\":1,\"run_id\":5}".into(),
+            |e| matches!(e, RecordError::Malformed { .. }),
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let err = load(&path).expect_err(name);
+        assert!(expected(&err), "{name}: {err:?}");
+        assert!(err.to_string().contains(name), "{name}: {err}");
+    }
+    let missing = load(&dir.join("missing.json")).expect_err("missing");
+    assert!(
+        matches!(missing, RecordError::Io { .. }) && missing.to_string().contains("missing.json")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_loader_never_panics_on_arbitrary_bytes() {
+    let dir = tmp("fuzz");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut r = record();
+    r.add_trial(&spec(Mode::Latency, [0, 1]), outcome(1.0, Some(3), 0));
+    let good = serde_json::to_vec(&r).unwrap();
+    let path = dir.join("x.json");
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for round in 0..2000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mut bytes = good.clone();
+        for _ in 0..(x % 8) {
+            let i = (x as usize / 7) % bytes.len();
+            bytes[i] = (x >> 11) as u8;
+            x = x.rotate_left(9);
+        }
+        bytes.truncate(if round % 3 == 0 {
+            (x as usize) % bytes.len()
+        } else {
+            bytes.len()
+        });
+        std::fs::write(&path, &bytes).unwrap();
+        let _ = load(&path);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
