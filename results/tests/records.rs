@@ -158,7 +158,8 @@ fn bad_files_give_errors_that_name_them() {
     let mut r = record();
     r.add_trial(&spec(Mode::Latency, [0, 1]), outcome(1.0, Some(3), 0));
     let good = serde_json::to_string(&r).unwrap();
-    let cases: Vec<(&str, String, fn(&RecordError) -> bool)> = vec![
+    type Case = (&'static str, String, fn(&RecordError) -> bool);
+    let cases: Vec<Case> = vec![
         ("garbage.json", "not json at all".into(), |e| {
             matches!(e, RecordError::Malformed { .. })
         }),
