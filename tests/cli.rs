@@ -7,11 +7,18 @@ use std::process::{Child, Command, Output, Stdio};
 use setup::testing::{namespaces_of, skip_without_root, snapshot, test_id, HostLock};
 use setup::RunId;
 
+/// Where `run` writes its records in tests (not the repository).
+fn records_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("vethbench-test-records-{}", std::process::id()))
+}
+
 fn vethbench(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vethbench"))
-        .args(args)
-        .output()
-        .expect("run vethbench")
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vethbench"));
+    cmd.args(args);
+    if args.first() == Some(&"run") && !args.contains(&"--out") {
+        cmd.arg("--out").arg(records_dir());
+    }
+    cmd.output().expect("run vethbench")
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -356,6 +363,8 @@ fn sigint_stops_a_run_and_tears_down() {
             "--rate",
             "20000",
         ])
+        .arg("--out")
+        .arg(records_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -471,6 +480,8 @@ fn run_without_a_mode_compares_af_xdp_with_the_kernel_stack() {
         "--json",
         "--size",
         "64,256",
+        "--trials",
+        "1",
         "--duration",
         "0.2",
         "--warmup",
@@ -509,8 +520,82 @@ fn run_without_a_mode_compares_af_xdp_with_the_kernel_stack() {
             );
         }
     }
-    let table = vethbench(&["run", "--size", "64", "--duration", "0.2", "--warmup", "0"]);
+    let table = vethbench(&[
+        "run",
+        "--trials",
+        "1",
+        "--size",
+        "64",
+        "--duration",
+        "0.2",
+        "--warmup",
+        "0",
+    ]);
     let (out, _) = text(&table);
     assert!(out.contains("AF_XDP vs kernel stack"), "{out}");
     assert!(out.contains("p50 ratio"), "{out}");
+}
+
+#[test]
+fn trials_go_into_a_record_with_estimates() {
+    if skip_without_root("trials_go_into_a_record_with_estimates") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let dir = records_dir().join("trials");
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_arg = dir.to_str().unwrap();
+    let o = vethbench(&[
+        "run",
+        "--mode",
+        "latency",
+        "--count",
+        "300",
+        "--duration",
+        "0",
+        "--warmup",
+        "0",
+        "--trials",
+        "3",
+        "--out",
+        dir_arg,
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("[3/3] latency 64 B trial 3"), "{err}");
+    assert!(
+        out.contains("Over the trials: median [95 % confidence interval]"),
+        "{out}"
+    );
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        err.contains(&format!("record: {}", files[0].display())),
+        "{err}"
+    );
+    let record = results::load(&files[0]).expect("the record loads");
+    assert_eq!(record.schema_version, results::SCHEMA_VERSION);
+    assert_eq!(record.scenarios.len(), 1);
+    let s = &record.scenarios[0];
+    assert_eq!(
+        (s.key.as_str(), s.trials.len()),
+        ("latency/64B/ipv4/drv", 3)
+    );
+    let rtt = s.estimates["rtt_p50_us"];
+    assert_eq!(rtt.n, 3);
+    assert!(
+        rtt.ci95_low <= rtt.median && rtt.median <= rtt.ci95_high,
+        "{rtt:?}"
+    );
+    assert!(
+        s.trials.iter().all(|t| !t.histograms["rtt"].is_empty()),
+        "raw histograms kept per trial"
+    );
+    assert!(!record.fingerprint.kernel_release.is_empty());
+    assert_eq!(record.fingerprint.topology.endpoints[0].mtu, 1500);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,7 @@
 //! `vethbench run`: one measurement on a topology of its own.
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use bench::report::{LatencySummary, RunOutcome};
 use bench::scenario::{run_until, RunSpec};
 use bench::suite::{compare, phases, Comparison};
 use nix::sys::signal::{SigSet, Signal};
+use results::{record_path, save, Estimate, Fingerprint, Record, Tool, Warning};
 use setup::{Topology, TopologyInfo};
 
 use crate::cli::RunOptions;
@@ -34,20 +36,20 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
         r.warmup_ns as f64 / 1e9,
         r.count.map(|c| format!(", at most {c} frames")).unwrap_or_default(),
     );
-    let outcomes = match &opts.existing {
+    let (outcomes, record, path) = match &opts.existing {
         Some(id) => {
             let info = Topology::lookup(id).context("vethbench run --on")?;
-            run_sizes(&info, opts, &interrupt)?
+            measure(&info, opts, &interrupt)?
         }
         None => {
             let topology = Topology::create(&opts.topology)
                 .with_context(|| format!("building topology '{}'", opts.topology.id))?;
-            let outcomes = run_sizes(topology.info(), opts, &interrupt)?;
+            let measured = measure(topology.info(), opts, &interrupt)?;
             topology.destroy().context("tearing down")?;
-            outcomes
+            measured
         }
     };
-    let comparison = opts.suite.then(|| compare(&outcomes));
+    let comparison = opts.suite.then(|| compare(&median_trials(&record)));
     if opts.json {
         // Suite: runs and comparison; one run: the result itself; several: an array of them.
         let json = match (&comparison, outcomes.as_slice()) {
@@ -60,24 +62,39 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
         println!("{}", json.context("serialise results")?);
     } else {
         print_outcomes(&outcomes);
+        if opts.trials > 1 {
+            println!();
+            print_estimates(&record);
+        }
+        for w in &record.warnings {
+            // Per-run warnings are printed with the runs; the record adds the ones across trials.
+            if matches!(
+                w,
+                Warning::HighVariation { .. } | Warning::FrequencyScaling { .. }
+            ) {
+                println!("warning: {w}");
+            }
+        }
         if let Some(c) = &comparison {
             println!();
             print_comparison(c);
         }
     }
+    eprintln!("record: {}", path.display());
     if interrupt.load(Ordering::Relaxed) {
         eprintln!("interrupted: the figures cover the time until the signal");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// One measurement per phase (size, or size x mode for the suite) on one topology, with a
-/// progress line per phase on stderr; an interrupt ends the series.
-fn run_sizes(
+/// Every phase (a size, or size x mode for the suite) `trials` times on one topology, with a
+/// progress line per measurement on stderr. The record is saved after every trial, so an
+/// interrupted run keeps what it measured; an interrupt ends the series.
+fn measure(
     info: &TopologyInfo,
     opts: &RunOptions,
     interrupt: &AtomicBool,
-) -> anyhow::Result<Vec<RunOutcome>> {
+) -> anyhow::Result<(Vec<RunOutcome>, Record, PathBuf)> {
     let phases: Vec<RunSpec> = if opts.suite {
         phases(&opts.run, &opts.sizes)
     } else {
@@ -89,40 +106,124 @@ fn run_sizes(
             })
             .collect()
     };
+    let tool = Tool {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: env!("VETHBENCH_GIT_COMMIT").to_string(),
+    };
+    let run_id = info.spec.id.to_string();
+    let mut record = Record::new(&run_id, tool, Fingerprint::take(info), opts.trials);
+    let path = record_path(&opts.out, &record);
     let tty = std::io::stderr().is_terminal();
+    let total = phases.len() * opts.trials;
     let mut outcomes = Vec::new();
-    for (i, spec) in phases.iter().enumerate() {
+    'phases: for spec in &phases {
         spec.validate(info.endpoints[0].mtu)
             .context("vethbench run")?;
-        let label = format!(
-            "[{}/{}] {} {} B",
-            i + 1,
-            phases.len(),
-            spec.mode.name(),
-            spec.size
-        );
-        if tty {
-            eprint!("{label} ...");
-        }
-        let started = std::time::Instant::now();
-        let outcome = run_until(info, spec, interrupt)
-            .with_context(|| format!("running {} at {} B", spec.mode.name(), spec.size))?;
-        let summary = match &outcome.rtt {
-            Some(l) => format!("RTT p50 {} µs", us(l.p50_ns)),
-            None => format!("{:.3} Mpps", outcome.received_pps / 1e6),
-        };
-        // On a terminal the line is completed in place; in a log each phase gets one plain line.
-        eprintln!(
-            "{}{label}: {summary} ({:.1} s)",
-            if tty { "\r" } else { "" },
-            started.elapsed().as_secs_f64()
-        );
-        outcomes.push(outcome);
-        if interrupt.load(Ordering::Relaxed) {
-            break;
+        for trial in 1..=opts.trials {
+            let label = format!(
+                "[{}/{total}] {} {} B{}",
+                outcomes.len() + 1,
+                spec.mode.name(),
+                spec.size,
+                if opts.trials > 1 {
+                    format!(" trial {trial}")
+                } else {
+                    String::new()
+                }
+            );
+            if tty {
+                eprint!("{label} ...");
+            }
+            let started = std::time::Instant::now();
+            let outcome = run_until(info, spec, interrupt)
+                .with_context(|| format!("running {} at {} B", spec.mode.name(), spec.size))?;
+            let summary = match &outcome.rtt {
+                Some(l) => format!("RTT p50 {} µs", us(l.p50_ns)),
+                None => format!("{:.3} Mpps", outcome.received_pps / 1e6),
+            };
+            // On a terminal the line is completed in place; in a log each phase gets one plain line.
+            eprintln!(
+                "{}{label}: {summary} ({:.1} s)",
+                if tty { "\r" } else { "" },
+                started.elapsed().as_secs_f64()
+            );
+            record.add_trial(spec, outcome.clone());
+            save(&path, &record).context("saving the result record")?;
+            outcomes.push(outcome);
+            if interrupt.load(Ordering::Relaxed) {
+                break 'phases;
+            }
         }
     }
-    Ok(outcomes)
+    Ok((outcomes, record, path))
+}
+
+/// For each scenario, the trial nearest the median of its main figure (RTT p50 where frames
+/// return, else the received rate): what the suite's comparison table shows.
+fn median_trials(record: &Record) -> Vec<RunOutcome> {
+    record
+        .scenarios
+        .iter()
+        .filter_map(|s| {
+            let (metric, pick): (&str, fn(&RunOutcome) -> f64) =
+                if s.estimates.contains_key("rtt_p50_us") {
+                    ("rtt_p50_us", |o| {
+                        o.rtt.map(|l| l.p50_ns as f64 / 1e3).unwrap_or(f64::MAX)
+                    })
+                } else {
+                    ("received_pps", |o| o.received_pps)
+                };
+            let median = s.estimates.get(metric)?.median;
+            s.trials
+                .iter()
+                .min_by(|a, b| {
+                    (pick(a) - median)
+                        .abs()
+                        .total_cmp(&(pick(b) - median).abs())
+                })
+                .cloned()
+        })
+        .collect()
+}
+
+fn print_estimates(record: &Record) {
+    let ci = |e: Option<&Estimate>, scale: f64| match e {
+        Some(e) => format!(
+            "{:.3} [{:.3}, {:.3}] cv {:.1}%",
+            e.median / scale,
+            e.ci95_low / scale,
+            e.ci95_high / scale,
+            e.cv * 100.0
+        ),
+        None => "-".into(),
+    };
+    let rows: Vec<Vec<String>> = record
+        .scenarios
+        .iter()
+        .map(|s| {
+            vec![
+                s.key.clone(),
+                s.trials.len().to_string(),
+                ci(s.estimates.get("received_pps"), 1e6),
+                ci(s.estimates.get("rtt_p50_us"), 1.0),
+                ci(s.estimates.get("rtt_p99_us"), 1.0),
+            ]
+        })
+        .collect();
+    println!("Over the trials: median [95 % confidence interval] and coefficient of variation");
+    print!(
+        "{}",
+        table::render(
+            &[
+                "scenario",
+                "trials",
+                "received Mpps",
+                "RTT p50 µs",
+                "RTT p99 µs"
+            ],
+            &rows
+        )
+    );
 }
 
 fn ratio(r: Option<f64>) -> String {
