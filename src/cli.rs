@@ -31,6 +31,14 @@ pub enum Command {
     /// Prints rates, loss and latency percentiles, and accounts for every frame:
     /// sent = received + attributed (to a kernel counter) + unexplained.
     Run(RunArgs),
+    /// Compare two result records: per scenario and metric the baseline and new medians, the change
+    /// with its 95 % confidence interval, and a verdict (improved / REGRESSED / no change); then what
+    /// differs between the two environments (kernel, settings).
+    ///
+    /// A change counts only if its whole interval lies outside the noise band. Exit status: 0 no
+    /// regression, 1 a metric regressed (with --fail-on regression, the default), 2 unusable input
+    /// (a file missing, malformed, or of another record format version).
+    Compare(CompareArgs),
     /// Send a UDP datagram across a topology and back (IPv4 and, if MTU >= 1280, IPv6).
     Check(CheckArgs),
     /// Remove the topology of one run id.
@@ -560,4 +568,41 @@ fn usage(e: BenchError) -> anyhow::Error {
         .into(),
         other => other.into(),
     }
+}
+
+/// When `compare` fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when any metric regressed.
+    Regression,
+    /// Always exit 0 on usable input (report only).
+    Never,
+}
+
+fn parse_noise(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("'{s}' is not a percentage (e.g. 2%)"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("{v} % is outside 0..=100 %"));
+    }
+    Ok(v)
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline record (a file written by `vethbench run`).
+    pub baseline: std::path::PathBuf,
+    /// The new record.
+    pub new: std::path::PathBuf,
+    /// Noise band: changes whose interval does not lie entirely beyond it count as no change.
+    #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
+    pub noise: f64,
+    /// Exit 1 on a regression, or never.
+    #[arg(long, value_enum, default_value = "regression")]
+    pub fail_on: FailOn,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

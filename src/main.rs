@@ -29,6 +29,7 @@ fn run() -> anyhow::Result<ExitCode> {
     match cli.command {
         cli::Command::Up(args) => commands::up::run(&args.try_into()?),
         cli::Command::Run(args) => commands::run::run(&args.try_into()?),
+        cli::Command::Compare(args) => commands::compare::run(&args),
         cli::Command::Check(args) => commands::check::run(&args.try_into()?),
         cli::Command::Down(args) => commands::down::run(&args.try_into()?),
         cli::Command::Cleanup(args) => commands::cleanup::run(&args),

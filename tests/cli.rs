@@ -599,3 +599,78 @@ fn trials_go_into_a_record_with_estimates() {
     assert_eq!(record.fingerprint.topology.endpoints[0].mtu, 1500);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn compare_exit_status_says_no_change_regression_or_unusable() {
+    if skip_without_root("compare_exit_status_says_no_change_regression_or_unusable") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let dir = records_dir().join("compare");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = vethbench(&[
+        "run",
+        "--mode",
+        "throughput",
+        "--rate",
+        "20000",
+        "--count",
+        "2000",
+        "--duration",
+        "0",
+        "--warmup",
+        "0",
+        "--trials",
+        "2",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let base = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let b = base.to_str().unwrap();
+    let same = vethbench(&["compare", b, b]);
+    let (out, err) = text(&same);
+    assert_eq!(same.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains("no change") && !out.contains("REGRESSED"),
+        "{out}"
+    );
+    assert!(out.contains("environment: identical fingerprints"), "{out}");
+    // The same record with every trial's rate halved: a regression.
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&base).unwrap()).unwrap();
+    for trial in v["scenarios"][0]["trials"].as_array_mut().unwrap() {
+        let pps = trial["received_pps"].as_f64().unwrap();
+        trial["received_pps"] = serde_json::json!(pps / 2.0);
+    }
+    let worse = dir.join("worse.json");
+    std::fs::write(&worse, serde_json::to_vec(&v).unwrap()).unwrap();
+    let w = worse.to_str().unwrap();
+    let regressed = vethbench(&["compare", b, w]);
+    let (out, _) = text(&regressed);
+    assert_eq!(regressed.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("received_pps") && out.contains("REGRESSED") && out.contains("-50.0 %"),
+        "{out}"
+    );
+    assert_eq!(
+        vethbench(&["compare", b, w, "--fail-on", "never"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let broken = dir.join("broken.json");
+    std::fs::write(&broken, &std::fs::read(&base).unwrap()[..100]).unwrap();
+    let unusable = vethbench(&["compare", b, broken.to_str().unwrap()]);
+    assert_eq!(unusable.status.code(), Some(2));
+    assert!(
+        text(&unusable).1.contains("broken.json"),
+        "{}",
+        text(&unusable).1
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -97,15 +97,65 @@ impl Fingerprint {
 
     /// What differs between two fingerprints, as "field: a -> b" lines (how kernels get compared).
     pub fn differences(&self, other: &Fingerprint) -> Vec<String> {
-        let a = serde_json::to_value(self).unwrap_or_default();
-        let b = serde_json::to_value(other).unwrap_or_default();
+        let (a, b) = (self.comparable(), other.comparable());
         let mut out = Vec::new();
         diff("", &a, &b, &mut out);
         out
     }
+
+    /// The fingerprint without what differs between any two runs by construction: the run id and
+    /// the names derived from it (namespaces, interfaces, ifindexes), with per-interface sysctl
+    /// keys written as `<veth>`.
+    fn comparable(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(spec) = v
+            .pointer_mut("/topology/spec")
+            .and_then(|s| s.as_object_mut())
+        {
+            spec.remove("id");
+        }
+        if let Some(ends) = v
+            .pointer_mut("/topology/endpoints")
+            .and_then(|e| e.as_array_mut())
+        {
+            for end in ends.iter_mut().filter_map(|e| e.as_object_mut()) {
+                let dev = end
+                    .get("interface")
+                    .and_then(|d| d.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                for field in ["namespace", "interface", "ifindex"] {
+                    end.remove(field);
+                }
+                if let Some(serde_json::Value::Object(sysctls)) = end.remove("sysctls") {
+                    let renamed = sysctls
+                        .into_iter()
+                        .map(|(k, val)| {
+                            (
+                                if dev.is_empty() {
+                                    k
+                                } else {
+                                    k.replace(&dev, "<veth>")
+                                },
+                                val,
+                            )
+                        })
+                        .collect();
+                    end.insert("sysctls".into(), serde_json::Value::Object(renamed));
+                }
+            }
+        }
+        v
+    }
 }
 
-fn diff(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+/// Appends "path: a -> b" for every leaf where `a` and `b` differ.
+pub(crate) fn diff(
+    path: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
     use serde_json::Value;
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {

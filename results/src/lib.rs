@@ -2,11 +2,13 @@
 //! fingerprint, each trial's raw figures and histograms, estimates with confidence intervals, and
 //! warnings that say how to fix their cause; written atomically and read back with clear errors.
 
+mod compare;
 mod fingerprint;
 mod record;
 mod stats;
 mod store;
 
+pub use compare::{compare, Comparison, MetricChange, Verdict};
 pub use fingerprint::Fingerprint;
 pub use record::{
     metrics, now_rfc3339, scenario_key, Record, ScenarioRecord, Tool, Warning, SCHEMA_VERSION,

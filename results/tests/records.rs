@@ -223,3 +223,103 @@ fn the_loader_never_panics_on_arbitrary_bytes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn with_trials(mode: Mode, rates: &[f64], rtt_us: Option<u64>) -> Record {
+    let mut r = record();
+    for &pps in rates {
+        r.add_trial(&spec(mode, [0, 1]), outcome(pps, rtt_us, 0));
+    }
+    r
+}
+
+#[test]
+fn compare_tells_regression_improvement_and_noise_apart() {
+    use results::{compare, Verdict};
+    let verdict = |c: &results::Comparison, metric: &str| {
+        c.changes
+            .iter()
+            .find(|m| m.metric == metric)
+            .map(|m| m.verdict)
+            .expect(metric)
+    };
+    let base = with_trials(Mode::Throughput, &[100.0, 101.0, 99.0], None);
+    let worse = with_trials(Mode::Throughput, &[80.0, 81.0, 79.0], None);
+    let better = with_trials(Mode::Throughput, &[120.0, 121.0, 119.0], None);
+    let same = with_trials(Mode::Throughput, &[100.5, 99.5, 100.2], None);
+    let c = compare(&base, &worse, 2.0);
+    assert_eq!(verdict(&c, "received_pps"), Verdict::Regressed);
+    assert!(c.regressed());
+    let m = &c.changes[0];
+    assert!(
+        (m.change_pct + 20.0).abs() < 1.0 && m.ci95_pct.1 < -2.0,
+        "{m:?}"
+    );
+    assert_eq!(
+        verdict(&compare(&base, &better, 2.0), "received_pps"),
+        Verdict::Improved
+    );
+    let mut batch1 = with_trials(Mode::Throughput, &[100.0], None);
+    batch1.scenarios[0].spec.xsk.batch = 1;
+    let c = compare(&base, &batch1, 2.0);
+    assert_eq!(
+        c.setting_differences,
+        vec!["throughput/64B/ipv4/drv: xsk.batch: 64 -> 1".to_string()]
+    );
+    let c = compare(&base, &same, 2.0);
+    assert_eq!(verdict(&c, "received_pps"), Verdict::NoChange);
+    assert!(!c.regressed());
+    assert!(
+        c.fingerprint_differences.is_empty(),
+        "{:?}",
+        c.fingerprint_differences
+    );
+    // Latency: lower is better.
+    let slow = with_trials(Mode::Latency, &[1.0, 1.0, 1.0], Some(10));
+    let fast = with_trials(Mode::Latency, &[1.0, 1.0, 1.0], Some(5));
+    assert_eq!(
+        verdict(&compare(&slow, &fast, 2.0), "rtt_p50_us"),
+        Verdict::Improved
+    );
+    assert_eq!(
+        verdict(&compare(&fast, &slow, 2.0), "rtt_p50_us"),
+        Verdict::Regressed
+    );
+}
+
+#[test]
+fn compare_reports_unmatched_scenarios_and_different_kernels() {
+    let base = with_trials(Mode::Throughput, &[100.0], None);
+    let mut new = with_trials(Mode::Latency, &[1.0], Some(3));
+    new.fingerprint.kernel_release = "6.99.0-test".into();
+    new.fingerprint.topology.spec.id = setup::RunId::new("other").unwrap();
+    new.fingerprint.topology.endpoints[0].namespace = "vb-other-a".into();
+    new.fingerprint.topology.endpoints[1].mtu = 9000;
+    let c = results::compare(&base, &new, 2.0);
+    assert!(c.changes.is_empty());
+    assert!(
+        c.fingerprint_differences
+            .iter()
+            .all(|d| !d.contains("namespace") && !d.contains("spec.id")),
+        "run-id names are not differences: {:?}",
+        c.fingerprint_differences
+    );
+    assert!(
+        c.fingerprint_differences
+            .iter()
+            .any(|d| d.contains("endpoints[1].mtu: 1500 -> 9000")),
+        "{:?}",
+        c.fingerprint_differences
+    );
+    assert_eq!(
+        c.only_in_baseline,
+        vec!["throughput/64B/ipv4/drv".to_string()]
+    );
+    assert_eq!(c.only_in_new, vec!["latency/64B/ipv4/drv".to_string()]);
+    assert!(
+        c.fingerprint_differences
+            .iter()
+            .any(|d| d.starts_with("kernel_release:") && d.contains("6.99.0-test")),
+        "{:?}",
+        c.fingerprint_differences
+    );
+}

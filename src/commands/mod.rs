@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod cleanup;
+pub mod compare;
 pub mod doctor;
 pub mod down;
 pub mod run;
