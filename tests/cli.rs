@@ -9,7 +9,8 @@ use setup::RunId;
 
 /// Where `run` writes its records in tests (not the repository).
 fn records_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("records-{}", std::process::id()))
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("records-{}", std::process::id()))
 }
 
 fn vethbench(args: &[&str]) -> Output {

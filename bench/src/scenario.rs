@@ -161,6 +161,25 @@ pub fn available_cores() -> Vec<usize> {
 }
 
 impl RunSpec {
+    /// A spec with the command line's defaults: 64-byte IPv4 frames, 5 s after 0.5 s of warm-up,
+    /// one frame in flight, default sockets, native XDP, sender on core 0 and receiver on core 1.
+    pub fn new(mode: Mode) -> RunSpec {
+        RunSpec {
+            mode,
+            size: 64,
+            ipv6: false,
+            duration_ns: 5_000_000_000,
+            warmup_ns: 500_000_000,
+            count: None,
+            rate: None,
+            inflight: 1,
+            xsk: XskConfig::default(),
+            xdp_mode: XdpMode::Drv,
+            cores: [0, 1],
+            timestamps: true,
+        }
+    }
+
     /// Checks the spec against itself, the machine and a topology MTU.
     pub fn validate(&self, mtu: u32) -> Result<(), BenchError> {
         self.xsk.validate()?;

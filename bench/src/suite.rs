@@ -153,20 +153,7 @@ mod tests {
 
     #[test]
     fn phases_cover_every_size_and_mode() {
-        let template = RunSpec {
-            mode: Mode::Throughput,
-            size: 0,
-            ipv6: false,
-            duration_ns: 1,
-            warmup_ns: 0,
-            count: None,
-            rate: None,
-            inflight: 1,
-            xsk: Default::default(),
-            xdp_mode: bpf::XdpMode::Drv,
-            cores: [0, 1],
-            timestamps: true,
-        };
+        let template = RunSpec::new(Mode::Throughput);
         let p = phases(&template, &[64, 1500]);
         assert_eq!(p.len(), 10);
         assert_eq!((p[0].size, p[0].mode), (64, Mode::Throughput));

@@ -2,25 +2,15 @@
 //! short runs that must deliver and account for every frame.
 
 use bench::scenario::{run, BenchError, Mode, RunSpec};
-use bench::xsk::XskConfig;
-use bpf::XdpMode;
 use setup::testing::{skip_without_root, test_id, HostLock};
 use setup::{Topology, TopologySpec};
 
 fn spec(mode: Mode) -> RunSpec {
     RunSpec {
-        mode,
-        size: 64,
-        ipv6: false,
         duration_ns: 0,
         warmup_ns: 0,
         count: Some(20_000),
-        rate: None,
-        inflight: 1,
-        xsk: XskConfig::default(),
-        xdp_mode: XdpMode::Drv,
-        cores: [0, 1],
-        timestamps: true,
+        ..RunSpec::new(mode)
     }
 }
 

@@ -25,18 +25,10 @@ fn topology() -> setup::TopologyInfo {
 
 fn spec(mode: Mode, cores: [usize; 2]) -> RunSpec {
     RunSpec {
-        mode,
-        size: 64,
-        ipv6: false,
         duration_ns: 1,
         warmup_ns: 0,
-        count: None,
-        rate: None,
-        inflight: 1,
-        xsk: Default::default(),
-        xdp_mode: bpf::XdpMode::Drv,
         cores,
-        timestamps: true,
+        ..RunSpec::new(mode)
     }
 }
 
