@@ -809,7 +809,18 @@ fn outcome(
     }
     let mut histograms = BTreeMap::new();
     let mut warnings = spec.warnings();
-    let (sent_total, sent, window_ns, received, accounting, rtt, a2b, b2a) = match (a, &b) {
+    let flood =
+        |sent_total: u64, sent_measured: u64, window_ns: u64, received: Option<&FloodRx>| {
+            let (received_total, measured) =
+                received.map_or((0, 0), |rx| (rx.received_total, rx.received.received));
+            let m = Measured {
+                sent: sent_measured,
+                received: measured,
+                window_ns,
+            };
+            (m, Accounting::new(sent_total, received_total, &forward))
+        };
+    let (measured, accounting, latencies) = match (a, &b) {
         (
             AOutcome::Flood {
                 sent_total,
@@ -819,17 +830,23 @@ fn outcome(
             BResult::Flood(rx),
         ) => {
             histograms.insert("one_way_a2b".into(), histogram_v2_base64(&rx.one_way));
-            let acc = Accounting::new(sent_total, rx.received_total, &forward);
-            (
+            let (m, acc) = flood(sent_total, sent_measured, window_ns, Some(rx));
+            let latencies = Latencies {
+                a2b: LatencySummary::of(&rx.one_way),
+                ..Latencies::default()
+            };
+            (m, acc, latencies)
+        }
+        (
+            AOutcome::Flood {
                 sent_total,
                 sent_measured,
                 window_ns,
-                rx.received.received,
-                acc,
-                None,
-                LatencySummary::of(&rx.one_way),
-                None,
-            )
+            },
+            _,
+        ) => {
+            let (m, acc) = flood(sent_total, sent_measured, window_ns, None);
+            (m, acc, Latencies::default())
         }
         (AOutcome::Ping(p), _) => {
             for (name, h) in [
@@ -842,54 +859,30 @@ fn outcome(
                 }
             }
             let places: Vec<(&str, u64)> = forward.iter().chain(back.iter()).copied().collect();
-            let acc = Accounting::new(p.sent_total, p.received_total, &places);
             if p.timeouts > 0 {
                 warnings.push(format!(
                     "{} requests got no reply within 200 ms",
                     p.timeouts
                 ));
             }
+            let m = Measured {
+                sent: p.sent_measured,
+                received: p.received.received,
+                window_ns: p.window_ns,
+            };
+            let latencies = Latencies {
+                rtt: LatencySummary::of(&p.rtt),
+                a2b: LatencySummary::of(&p.a2b),
+                b2a: LatencySummary::of(&p.b2a),
+            };
             (
-                p.sent_total,
-                p.sent_measured,
-                p.window_ns,
-                p.received.received,
-                acc,
-                LatencySummary::of(&p.rtt),
-                LatencySummary::of(&p.a2b),
-                LatencySummary::of(&p.b2a),
+                m,
+                Accounting::new(p.sent_total, p.received_total, &places),
+                latencies,
             )
         }
-        (
-            AOutcome::Flood {
-                sent_total,
-                sent_measured,
-                window_ns,
-            },
-            _,
-        ) => (
-            sent_total,
-            sent_measured,
-            window_ns,
-            0,
-            Accounting::new(sent_total, 0, &forward),
-            None,
-            None,
-            None,
-        ),
     };
-    let _ = sent_total;
     RunOutcome::new(
-        spec,
-        Measured {
-            sent,
-            received,
-            window_ns,
-        },
-        Latencies { rtt, a2b, b2a },
-        accounting,
-        counters,
-        histograms,
-        warnings,
+        spec, measured, latencies, accounting, counters, histograms, warnings,
     )
 }
