@@ -308,22 +308,16 @@ pub struct SinkOutcome {
     pub xsk: XskStats,
 }
 
-/// Puts up to `ring` of the socket's frames into its fill ring.
-fn prime_fill(xsk: &mut Xsk, ring: usize) {
+/// Puts up to `ring` of the socket's frames into its fill ring. A receiving side does this before
+/// it reports ready: frames that arrive before the fill ring has buffers are dropped.
+pub fn prime_fill(xsk: &mut Xsk, ring: usize) {
     let n = xsk.frames.len().min(ring);
     // SAFETY: the frames are ours and in no other ring.
     unsafe { xsk.fill.produce(&xsk.frames[..n]) };
 }
 
-/// Side B's receiving loop, until `stop`.
-pub fn sink(
-    xsk: &mut Xsk,
-    ring: usize,
-    batch: usize,
-    timestamps: bool,
-    stop: &AtomicBool,
-) -> SinkOutcome {
-    prime_fill(xsk, ring);
+/// Side B's receiving loop, until `stop`; the fill ring must be primed ([`prime_fill`]).
+pub fn sink(xsk: &mut Xsk, batch: usize, timestamps: bool, stop: &AtomicBool) -> SinkOutcome {
     let mut descs = vec![FrameDesc::default(); batch];
     let mut tracker = SeqTracker::default();
     let mut one_way = histogram();
@@ -383,16 +377,15 @@ pub struct ReflectOutcome {
     pub xsk: XskStats,
 }
 
-/// Side B's reflecting loop, until `stop`: rx → swap → tx, completions → fill.
+/// Side B's reflecting loop, until `stop`: rx → swap → tx, completions → fill; the fill ring must
+/// be primed ([`prime_fill`]).
 pub fn reflect(
     xsk: &mut Xsk,
-    ring: usize,
     batch: usize,
     need_wakeup: bool,
     timestamps: bool,
     stop: &AtomicBool,
 ) -> ReflectOutcome {
-    prime_fill(xsk, ring);
     let mut descs = vec![FrameDesc::default(); batch];
     let mut done = vec![FrameDesc::default(); batch];
     let (mut reflected, mut foreign, mut in_tx) = (0u64, 0u64, 0u64);

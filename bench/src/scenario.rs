@@ -301,16 +301,21 @@ fn open_socket(
     Ok(xsk)
 }
 
-/// [`open_socket`], then tells the orchestrator whether this worker is ready.
+/// [`open_socket`], primes `prime` frames into the fill ring (a receiver must have buffers before
+/// the sender may start), then tells the orchestrator whether this worker is ready.
 fn open_and_report(
     side: Side,
     e: &Endpoint,
     core: usize,
     cfg: &XskConfig,
     program: Option<&Attached>,
+    prime: usize,
     ready: &mpsc::Sender<(Side, Result<(), String>)>,
 ) -> Result<Xsk, String> {
-    let opened = open_socket(e, core, cfg, program);
+    let opened = open_socket(e, core, cfg, program).map(|mut xsk| {
+        engine::prime_fill(&mut xsk, prime);
+        xsk
+    });
     // The orchestrator may have given up waiting already; then nobody listens, which is fine.
     let _ = ready.send((side, opened.as_ref().map(|_| ()).map_err(Clone::clone)));
     opened
@@ -456,6 +461,7 @@ pub fn run_until(
                 spec.cores[0],
                 &spec.xsk,
                 progs[0].as_ref(),
+                0,
                 &ready_a,
             )?;
             Ok(engine::generate(
@@ -474,15 +480,15 @@ pub fn run_until(
                     spec.cores[1],
                     &spec.xsk,
                     progs[1].as_ref(),
+                    ring,
                     &ready_b,
                 )?;
                 let batch = spec.xsk.batch as usize;
                 Ok(if spec.mode == Mode::Throughput {
-                    BOutcome::Sink(engine::sink(&mut xsk, ring, batch, spec.timestamps, stop))
+                    BOutcome::Sink(engine::sink(&mut xsk, batch, spec.timestamps, stop))
                 } else {
                     BOutcome::Reflect(engine::reflect(
                         &mut xsk,
-                        ring,
                         batch,
                         spec.xsk.need_wakeup,
                         spec.timestamps,
