@@ -7,6 +7,7 @@ use bench::suite::{SUITE_MODES, SUITE_SIZES};
 use bench::xsk::XskConfig;
 use bpf::XdpMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use results::Format;
 use setup::{RunId, SetupError, SysctlSpec, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
 
 /// Measures the Linux veth data plane — AF_XDP kernel bypass next to the kernel stack — between
@@ -30,7 +31,7 @@ pub enum Command {
     ///
     /// Prints rates, loss and latency percentiles, and accounts for every frame:
     /// sent = received + attributed (to a kernel counter) + unexplained.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Compare two result records: per scenario and metric the baseline and new medians, the change
     /// with its 95 % confidence interval, and a verdict (improved / REGRESSED / no change); then what
     /// differs between the two environments (kernel, settings).
@@ -39,6 +40,10 @@ pub enum Command {
     /// regression, 1 a metric regressed (with --fail-on regression, the default), 2 unusable input
     /// (a file missing, malformed, or of another record format version).
     Compare(CompareArgs),
+    /// Print stored result records in another format: table, json, csv, markdown or bmf.
+    ///
+    /// Exit status 2 if a file is missing, malformed, or of another record format version.
+    Export(ExportArgs),
     /// Send a UDP datagram across a topology and back (IPv4 and, if MTU >= 1280, IPv6).
     Check(CheckArgs),
     /// Remove the topology of one run id.
@@ -401,9 +406,44 @@ pub struct RunArgs {
     /// Directory for the result record (written after every trial, never overwriting).
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: std::path::PathBuf,
-    /// Print the results as JSON.
-    #[arg(long)]
+    /// Print this run's raw figures as JSON (every counter and histogram) instead of a table.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// What to print when the run ends: table (default), json (the whole record as stored), csv,
+    /// markdown, or bmf (Bencher Metric Format, for continuous benchmarking services).
+    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
+    pub format: Option<Format>,
+    /// Also store the record as the named baseline NAME (<out>/baselines/NAME.json), replacing the
+    /// previous baseline of that name.
+    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
+    pub save_baseline: Option<String>,
+    /// Compare this run with the named baseline NAME (saved earlier with --save-baseline) and exit
+    /// as `compare` does: 1 if a metric regressed, 2 if the baseline is missing or unusable
+    /// (checked before anything runs).
+    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
+    pub baseline: Option<String>,
+    /// Noise band for --baseline (as for `compare`).
+    #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
+    pub noise: f64,
+}
+
+pub(crate) fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Baseline names become file names: 1-64 characters of A-Z a-z 0-9 . _ -, not starting with '.'.
+fn parse_baseline_name(s: &str) -> Result<String, String> {
+    let ok = (1..=64).contains(&s.len())
+        && !s.starts_with('.')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "'{s}' is not a baseline name: 1-64 characters of A-Z a-z 0-9 . _ -, not starting with '.'"
+        ))
+    }
 }
 
 /// The RFC 2544 frame sizes that fit a 1500-byte MTU.
@@ -447,8 +487,16 @@ pub struct RunOptions {
     pub out: std::path::PathBuf,
     /// The measurement.
     pub run: RunSpec,
-    /// JSON output.
+    /// Raw JSON output of the run (`--json`).
     pub json: bool,
+    /// Export format of the record.
+    pub format: Format,
+    /// Store the record as this named baseline.
+    pub save_baseline: Option<String>,
+    /// Compare with this named baseline: its name and the record read before the run.
+    pub baseline: Option<(String, results::Record)>,
+    /// Noise band for the comparison, percent.
+    pub noise: f64,
 }
 
 impl TryFrom<RunArgs> for RunOptions {
@@ -464,6 +512,19 @@ impl TryFrom<RunArgs> for RunOptions {
             }
             .into());
         }
+        // The baseline is read first: a missing or broken one must stop the run before it starts.
+        let baseline = match a.baseline {
+            Some(name) => {
+                let path = results::baseline_path(&a.out, &name);
+                let record = results::load(&path).map_err(|e| SetupError::InvalidInput {
+                    flag: "--baseline",
+                    value: name.clone(),
+                    reason: format!("{e} (save one first with --save-baseline {name})"),
+                })?;
+                Some((name, record))
+            }
+            None => None,
+        };
         let topology = a.topology.spec(a.id.unwrap_or_else(RunId::generate))?;
         let defaults = TopologySpec::new(topology.id.clone());
         if a.on.is_some() && topology != defaults {
@@ -539,6 +600,10 @@ impl TryFrom<RunArgs> for RunOptions {
             out: a.out,
             run,
             json: a.json,
+            format: a.format.unwrap_or(Format::Table),
+            save_baseline: a.save_baseline,
+            baseline,
+            noise: a.noise,
         })
     }
 }
@@ -605,4 +670,14 @@ pub struct CompareArgs {
     /// Print the comparison as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Records written by `vethbench run`, printed one after the other.
+    #[arg(required = true, value_name = "RECORD")]
+    pub records: Vec<std::path::PathBuf>,
+    /// table, json, csv, markdown or bmf (Bencher Metric Format).
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = parse_format)]
+    pub format: Format,
 }

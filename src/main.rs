@@ -4,7 +4,6 @@
 mod cli;
 mod commands;
 mod doctor;
-mod table;
 
 use std::process::ExitCode;
 
@@ -28,8 +27,9 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Up(args) => commands::up::run(&args.try_into()?),
-        cli::Command::Run(args) => commands::run::run(&args.try_into()?),
+        cli::Command::Run(args) => commands::run::run(&(*args).try_into()?),
         cli::Command::Compare(args) => commands::compare::run(&args),
+        cli::Command::Export(args) => commands::export::run(&args),
         cli::Command::Check(args) => commands::check::run(&args.try_into()?),
         cli::Command::Down(args) => commands::down::run(&args.try_into()?),
         cli::Command::Cleanup(args) => commands::cleanup::run(&args),

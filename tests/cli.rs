@@ -183,6 +183,29 @@ fn rejected_input_names_the_flag_and_leaves_nothing() {
             &["down", "--id", "nosuchrun"],
             "no topology with run id 'nosuchrun'",
         ),
+        (&["run", "--format", "xml"], "one of table, json, csv"),
+        (&["run", "--save-baseline", "../up"], "not a baseline name"),
+        (
+            &[
+                "run",
+                "--baseline",
+                "nosuchbaseline",
+                "--out",
+                "/nonexistent",
+            ],
+            "--baseline",
+        ),
+        (
+            &[
+                "run",
+                "--baseline",
+                "nosuchbaseline",
+                "--out",
+                "/nonexistent",
+            ],
+            "/nonexistent/baselines/nosuchbaseline.json",
+        ),
+        (&["export", "/nonexistent/r.json"], "/nonexistent/r.json"),
     ];
     for (args, needle) in cases {
         let o = vethbench(args);
@@ -625,14 +648,20 @@ fn compare_exit_status_says_no_change_regression_or_unusable() {
         "2",
         "--out",
         dir.to_str().unwrap(),
+        "--save-baseline",
+        "first",
     ]);
     assert!(o.status.success(), "{}", text(&o).1);
     let base = std::fs::read_dir(&dir)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("the record");
+    assert_eq!(
+        std::fs::read(&base).unwrap(),
+        std::fs::read(dir.join("baselines/first.json")).unwrap(),
+        "--save-baseline stores the record under its name"
+    );
     let b = base.to_str().unwrap();
     let same = vethbench(&["compare", b, b]);
     let (out, err) = text(&same);
@@ -666,12 +695,155 @@ fn compare_exit_status_says_no_change_regression_or_unusable() {
     );
     let broken = dir.join("broken.json");
     std::fs::write(&broken, &std::fs::read(&base).unwrap()[..100]).unwrap();
-    let unusable = vethbench(&["compare", b, broken.to_str().unwrap()]);
-    assert_eq!(unusable.status.code(), Some(2));
+    for args in [
+        vec!["compare", b, broken.to_str().unwrap()],
+        vec!["export", broken.to_str().unwrap()],
+    ] {
+        let unusable = vethbench(&args);
+        assert_eq!(unusable.status.code(), Some(2), "{args:?}");
+        assert!(
+            text(&unusable).1.contains("broken.json"),
+            "{args:?}: {}",
+            text(&unusable).1
+        );
+    }
+    // A baseline twice as fast as this machine: a run compared with it regresses and exits 1.
+    let mut fast: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&base).unwrap()).unwrap();
+    for trial in fast["scenarios"][0]["trials"].as_array_mut().unwrap() {
+        let pps = trial["received_pps"].as_f64().unwrap();
+        trial["received_pps"] = serde_json::json!(pps * 2.0);
+    }
+    std::fs::write(
+        dir.join("baselines/fast.json"),
+        serde_json::to_vec(&fast).unwrap(),
+    )
+    .unwrap();
+    let o = vethbench(&[
+        "run",
+        "--mode",
+        "throughput",
+        "--rate",
+        "20000",
+        "--count",
+        "2000",
+        "--duration",
+        "0",
+        "--warmup",
+        "0",
+        "--out",
+        dir.to_str().unwrap(),
+        "--baseline",
+        "fast",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
     assert!(
-        text(&unusable).1.contains("broken.json"),
-        "{}",
-        text(&unusable).1
+        out.contains("baseline 'fast'") && out.contains("REGRESSED"),
+        "{out}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn export_prints_a_stored_record_in_every_format() {
+    if skip_without_root("export_prints_a_stored_record_in_every_format") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let dir = records_dir().join("export");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = vethbench(&[
+        "run",
+        "--mode",
+        "latency",
+        "--count",
+        "300",
+        "--duration",
+        "0",
+        "--warmup",
+        "0",
+        "--out",
+        dir.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    let (csv, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        csv.starts_with("run_id,scenario,"),
+        "run --format csv: {csv}"
+    );
+    let record = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let r = record.to_str().unwrap();
+    let export = |format: &str| {
+        let o = vethbench(&["export", r, "--format", format]);
+        assert!(o.status.success(), "{format}: {}", text(&o).1);
+        text(&o).0
+    };
+    assert_eq!(export("csv"), csv, "run --format and export agree");
+    assert!(export("table").contains("frames: sent 300 = received 300"));
+    assert!(export("markdown").starts_with("### vethbench"));
+    let json: serde_json::Value = serde_json::from_str(&export("json")).expect("json");
+    assert_eq!(json["scenarios"][0]["trials"][0]["rtt"]["samples"], 300);
+    let bmf: serde_json::Value = serde_json::from_str(&export("bmf")).expect("bmf");
+    let latency = bmf["vethbench/latency/64B/ipv4/drv"]["latency"]["value"]
+        .as_f64()
+        .expect("RTT median in ns");
+    assert!(latency > 100.0, "{bmf}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn load_on_a_pinned_core_is_a_warning_with_a_fix() {
+    if skip_without_root("load_on_a_pinned_core_is_a_warning_with_a_fix") {
+        return;
+    }
+    // Exclusive: the spinning thread must not disturb other tests' measurements.
+    let _lock = HostLock::exclusive();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let o = std::thread::scope(|s| {
+        s.spawn(|| {
+            core_affinity_pin(1);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::hint::spin_loop();
+            }
+        });
+        let o = vethbench(&[
+            "run",
+            "--mode",
+            "latency",
+            "--count",
+            "200",
+            "--duration",
+            "0",
+            "--warmup",
+            "0",
+            "--cores",
+            "0,1",
+            "--out",
+            records_dir().join("load").to_str().unwrap(),
+        ]);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        o
+    });
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("warning: core 1 was") && out.contains("pick idle cores with --cores"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(records_dir().join("load"));
+}
+
+/// Pins the calling thread to `core` (sched_setaffinity).
+fn core_affinity_pin(core: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(core).expect("core number");
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).expect("pin");
 }

@@ -1,17 +1,21 @@
 //! Records of vethbench runs: a schema-versioned JSON record per run with the environment
 //! fingerprint, each trial's raw figures and histograms, estimates with confidence intervals, and
-//! warnings that say how to fix their cause; written atomically and read back with clear errors.
+//! warnings that say how to fix their cause; written atomically and read back with clear errors;
+//! exported as tables, JSON, CSV, Markdown or Bencher Metric Format.
 
 mod compare;
+mod export;
 mod fingerprint;
+pub mod load;
 mod record;
 mod stats;
 mod store;
 
 pub use compare::{compare, Comparison, MetricChange, Verdict};
+pub use export::{text_table, ExportError, Exporter, Format};
 pub use fingerprint::Fingerprint;
 pub use record::{
     metrics, now_rfc3339, scenario_key, Record, ScenarioRecord, Tool, Warning, SCHEMA_VERSION,
 };
 pub use stats::Estimate;
-pub use store::{load, record_path, save, RecordError};
+pub use store::{baseline_path, load, parse, record_path, save, save_baseline, RecordError};

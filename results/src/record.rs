@@ -45,6 +45,15 @@ pub enum Warning {
         /// Governors in use.
         governors: Vec<String>,
     },
+    /// A pinned core was busy with other work (or stolen by the hypervisor) before the run.
+    LoadOnCore {
+        /// The core.
+        core: usize,
+        /// Busy share, percent.
+        busy_pct: f64,
+        /// Steal share, percent.
+        steal_pct: f64,
+    },
     /// Frames that no kernel counter explains.
     UnexplainedLoss {
         /// Scenario key.
@@ -72,6 +81,11 @@ impl fmt::Display for Warning {
                 f,
                 "CPU frequency scaling is active ({}): set the governor to performance for steady figures",
                 governors.join(", ")
+            ),
+            Warning::LoadOnCore { core, busy_pct, steal_pct } => write!(
+                f,
+                "core {core} was {busy_pct:.0} % busy (hypervisor steal {steal_pct:.0} %) just before the run: \
+                 other work competes with the pinned workers; stop it or pick idle cores with --cores"
             ),
             Warning::UnexplainedLoss { scenario, trial, frames } => write!(
                 f,
@@ -203,6 +217,52 @@ impl Record {
             scenarios: Vec::new(),
             warnings,
         }
+    }
+
+    /// Adds a [`Warning::LoadOnCore`] for each core whose busy or steal share exceeds
+    /// [`BUSY_WARN`](crate::load::BUSY_WARN).
+    pub fn note_core_load(&mut self, loads: &[crate::load::CoreLoad]) {
+        for l in loads {
+            if l.busy > crate::load::BUSY_WARN || l.steal > crate::load::BUSY_WARN {
+                self.warnings.push(Warning::LoadOnCore {
+                    core: l.core,
+                    busy_pct: l.busy * 100.0,
+                    steal_pct: l.steal * 100.0,
+                });
+            }
+        }
+    }
+
+    /// Every trial, scenario by scenario, each scenario's in the order they ran.
+    pub fn all_trials(&self) -> Vec<&RunOutcome> {
+        self.scenarios.iter().flat_map(|s| &s.trials).collect()
+    }
+
+    /// For each scenario, the trial nearest the median of its main figure (RTT p50 where frames
+    /// return, else the received rate): one trial that stands for the scenario.
+    pub fn representative_trials(&self) -> Vec<RunOutcome> {
+        self.scenarios
+            .iter()
+            .filter_map(|s| {
+                let (metric, pick): (&str, fn(&RunOutcome) -> f64) =
+                    if s.estimates.contains_key("rtt_p50_us") {
+                        ("rtt_p50_us", |o| {
+                            o.rtt.map(|l| l.p50_ns as f64 / 1e3).unwrap_or(f64::MAX)
+                        })
+                    } else {
+                        ("received_pps", |o| o.received_pps)
+                    };
+                let median = s.estimates.get(metric)?.median;
+                s.trials
+                    .iter()
+                    .min_by(|a, b| {
+                        (pick(a) - median)
+                            .abs()
+                            .total_cmp(&(pick(b) - median).abs())
+                    })
+                    .cloned()
+            })
+            .collect()
     }
 
     /// Adds one trial of `spec`, recomputes its estimates and the warnings derived from trials.

@@ -1,5 +1,6 @@
 //! Records on disk: written atomically (temporary file + rename) under a results directory, never
-//! overwriting another run's file; read back with errors that name the file.
+//! overwriting another run's file; named baselines under `<dir>/baselines/`; read back with errors
+//! that name the file.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -48,16 +49,22 @@ pub fn record_path(dir: &Path, record: &Record) -> PathBuf {
     dir.join(format!("{stamp}-{}.json", record.run_id))
 }
 
+/// Where the named baseline `name` lives: `<dir>/baselines/<name>.json`.
+pub fn baseline_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join("baselines").join(format!("{name}.json"))
+}
+
+/// Stores a record as the named baseline `name` under `dir`, replacing the previous baseline of
+/// that name (a name points at the latest record saved under it); atomic like [`save`].
+pub fn save_baseline(dir: &Path, name: &str, record: &Record) -> Result<PathBuf, RecordError> {
+    let path = baseline_path(dir, name);
+    write_atomically(&path, record)?;
+    Ok(path)
+}
+
 /// Writes (or rewrites, for the same run) a record atomically; refuses to replace a file that
 /// belongs to another run.
 pub fn save(path: &Path, record: &Record) -> Result<(), RecordError> {
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| RecordError::Io { path: p, source }
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
     if path.exists() {
         match load(path) {
             Ok(existing)
@@ -72,6 +79,18 @@ pub fn save(path: &Path, record: &Record) -> Result<(), RecordError> {
                 })
             }
         }
+    }
+    write_atomically(path, record)
+}
+
+/// Writes a record to a temporary file beside `path` and renames it into place.
+fn write_atomically(path: &Path, record: &Record) -> Result<(), RecordError> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| RecordError::Io { path: p, source }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
     let json = serde_json::to_vec_pretty(record).map_err(|e| RecordError::Malformed {
@@ -88,12 +107,18 @@ pub fn load(path: &Path) -> Result<Record, RecordError> {
         path: path.to_path_buf(),
         source,
     })?;
+    parse(path, &bytes)
+}
+
+/// Parses the bytes of a record read from `path` (named in errors); never panics, whatever the
+/// bytes.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Record, RecordError> {
     let malformed = |message: String| RecordError::Malformed {
         path: path.to_path_buf(),
         message,
     };
     let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+        serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
     let found = value
         .get("schema_version")
         .and_then(serde_json::Value::as_u64)

@@ -2,76 +2,11 @@
 
 use std::path::PathBuf;
 
-use bench::report::{Accounting, LatencySummary, RunOutcome};
-use bench::scenario::{Mode, RunSpec};
-use results::{load, record_path, save, Fingerprint, Record, RecordError, Tool, Warning};
+mod fixture;
 
-fn topology() -> setup::TopologyInfo {
-    let end = |side: &str, n: u8| {
-        serde_json::json!({
-            "side": side, "namespace": format!("vb-t-{side}"), "interface": format!("vbt{side}"),
-            "ifindex": 2, "mac": format!("02:76:62:00:00:0{n}"), "ipv4": format!("198.18.0.{n}"),
-            "ipv4_prefix": 30, "ipv6": null, "ipv6_prefix": 64, "mtu": 1500, "rx_queues": 1,
-            "tx_queues": 1, "gro": false, "tx_checksum": true, "threaded_napi": false,
-            "napi_defer_hard_irqs": 0, "gro_flush_timeout_ns": 0, "sysctls": {}
-        })
-    };
-    serde_json::from_value(serde_json::json!({
-        "spec": serde_json::to_value(setup::TopologySpec::new(setup::RunId::new("t").unwrap())).unwrap(),
-        "endpoints": [end("a", 1), end("b", 2)]
-    }))
-    .expect("topology JSON")
-}
-
-fn spec(mode: Mode, cores: [usize; 2]) -> RunSpec {
-    RunSpec {
-        duration_ns: 1,
-        warmup_ns: 0,
-        cores,
-        ..RunSpec::new(mode)
-    }
-}
-
-fn outcome(pps: f64, rtt_us: Option<u64>, unexplained: u64) -> RunOutcome {
-    RunOutcome {
-        mode: Mode::Latency,
-        size: 64,
-        ipv6: false,
-        cores: [0, 1],
-        xdp_mode: bpf::XdpMode::Drv,
-        window_s: 1.0,
-        sent: 100,
-        received: 100,
-        offered_pps: pps,
-        received_pps: pps,
-        received_gbps: 0.0,
-        loss_pct: 0.0,
-        rtt: rtt_us.map(|r| LatencySummary {
-            samples: 100,
-            min_ns: r * 1000,
-            p50_ns: r * 1000,
-            p90_ns: r * 1000,
-            p99_ns: r * 2000,
-            p999_ns: r * 2000,
-            max_ns: r * 2000,
-            mean_ns: (r * 1000) as f64,
-        }),
-        one_way_a2b: None,
-        one_way_b2a: None,
-        accounting: Accounting::new(100 + unexplained, 100, &[]),
-        counters: Default::default(),
-        histograms: Default::default(),
-        warnings: vec![],
-    }
-}
-
-fn record() -> Record {
-    let tool = Tool {
-        version: "test".into(),
-        git_commit: "unknown".into(),
-    };
-    Record::new("t1", tool, Fingerprint::take(&topology()), 3)
-}
+use bench::scenario::Mode;
+use fixture::{outcome, record, spec};
+use results::{load, record_path, save, Record, RecordError, Warning};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vethbench-records-{}-{name}", std::process::id()));

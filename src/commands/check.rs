@@ -6,7 +6,6 @@ use anyhow::Context;
 use setup::{udp_round_trip, Topology};
 
 use crate::cli::CheckOptions;
-use crate::table;
 
 pub fn run(opts: &CheckOptions) -> anyhow::Result<ExitCode> {
     let info = Topology::lookup(&opts.id).context("vethbench check --id")?;
@@ -49,7 +48,7 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<ExitCode> {
             .collect();
         print!(
             "{}",
-            table::render(
+            results::text_table(
                 &[
                     "from (A)",
                     "to (B)",

@@ -3,13 +3,12 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use results::{compare, load, Verdict};
+use results::{compare, load, text_table, Comparison, Record, Verdict};
 
 use crate::cli::{CompareArgs, FailOn};
-use crate::table;
 
 /// Exit status for unusable input.
-const UNUSABLE: u8 = 2;
+pub const UNUSABLE: u8 = 2;
 
 pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let (baseline, new) = match (load(&args.baseline), load(&args.new)) {
@@ -19,69 +18,41 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(UNUSABLE));
         }
     };
-    let c = compare(&baseline, &new, args.noise);
-    if args.json {
+    let sides = Sides {
+        baseline: (&args.baseline.display().to_string(), &baseline),
+        new: (&args.new.display().to_string(), &new),
+    };
+    report(&sides, args.noise, args.json, args.fail_on)
+}
+
+/// The two records compared, each with the label it is shown under.
+pub struct Sides<'a> {
+    /// The baseline: label and record.
+    pub baseline: (&'a str, &'a Record),
+    /// The new record: label and record.
+    pub new: (&'a str, &'a Record),
+}
+
+/// Compares, prints the comparison (table or JSON) and returns the exit status: 0 no regression,
+/// 1 a regression (with `FailOn::Regression`), 2 nothing in common.
+pub fn report(
+    sides: &Sides<'_>,
+    noise: f64,
+    json: bool,
+    fail_on: FailOn,
+) -> anyhow::Result<ExitCode> {
+    let c = compare(sides.baseline.1, sides.new.1, noise);
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&c).context("serialise comparison")?
         );
     } else {
-        let rows: Vec<Vec<String>> = c
-            .changes
-            .iter()
-            .map(|m| {
-                vec![
-                    m.scenario.clone(),
-                    m.metric.clone(),
-                    format!("{:.3}", m.baseline),
-                    format!("{:.3}", m.new),
-                    format!(
-                        "{:+.1} % [{:+.1}, {:+.1}]",
-                        m.change_pct, m.ci95_pct.0, m.ci95_pct.1
-                    ),
-                    m.verdict.to_string(),
-                ]
-            })
-            .collect();
         println!(
             "baseline {} ({}), new {} ({}); noise band ±{} %",
-            args.baseline.display(),
-            baseline.started,
-            args.new.display(),
-            new.started,
-            args.noise
+            sides.baseline.0, sides.baseline.1.started, sides.new.0, sides.new.1.started, noise
         );
-        print!(
-            "{}",
-            table::render(
-                &[
-                    "scenario",
-                    "metric",
-                    "baseline",
-                    "new",
-                    "change [95 % CI]",
-                    "verdict"
-                ],
-                &rows
-            )
-        );
-        for k in &c.only_in_baseline {
-            println!("only in the baseline: {k}");
-        }
-        for k in &c.only_in_new {
-            println!("only in the new record: {k}");
-        }
-        for d in &c.setting_differences {
-            println!("settings differ: {d}");
-        }
-        if c.fingerprint_differences.is_empty() {
-            println!("environment: identical fingerprints");
-        } else {
-            println!("environment differences (baseline -> new):");
-            for d in &c.fingerprint_differences {
-                println!("  {d}");
-            }
-        }
+        print!("{}", render(&c));
     }
     if c.changes.is_empty() {
         eprintln!("error: vethbench compare: the two records have no scenario in common");
@@ -94,9 +65,63 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         .count();
     if regressed > 0 {
         eprintln!("{regressed} metric(s) regressed");
-        if args.fail_on == FailOn::Regression {
+        if fail_on == FailOn::Regression {
             return Ok(ExitCode::FAILURE);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The comparison as a table, then unmatched scenarios and setting and environment differences.
+fn render(c: &Comparison) -> String {
+    let rows: Vec<Vec<String>> = c
+        .changes
+        .iter()
+        .map(|m| {
+            vec![
+                m.scenario.clone(),
+                m.metric.clone(),
+                format!("{:.3}", m.baseline),
+                format!("{:.3}", m.new),
+                format!(
+                    "{:+.1} % [{:+.1}, {:+.1}]",
+                    m.change_pct, m.ci95_pct.0, m.ci95_pct.1
+                ),
+                m.verdict.to_string(),
+            ]
+        })
+        .collect();
+    let mut out = text_table(
+        &[
+            "scenario",
+            "metric",
+            "baseline",
+            "new",
+            "change [95 % CI]",
+            "verdict",
+        ],
+        &rows,
+    );
+    let mut line = |s: String| {
+        out += &s;
+        out.push('\n');
+    };
+    for k in &c.only_in_baseline {
+        line(format!("only in the baseline: {k}"));
+    }
+    for k in &c.only_in_new {
+        line(format!("only in the new record: {k}"));
+    }
+    for d in &c.setting_differences {
+        line(format!("settings differ: {d}"));
+    }
+    if c.fingerprint_differences.is_empty() {
+        line("environment: identical fingerprints".into());
+    } else {
+        line("environment differences (baseline -> new):".into());
+        for d in &c.fingerprint_differences {
+            line(format!("  {d}"));
+        }
+    }
+    out
 }

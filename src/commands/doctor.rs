@@ -6,7 +6,6 @@ use anyhow::Context;
 
 use crate::cli::DoctorArgs;
 use crate::doctor::{run_all, Status};
-use crate::table;
 
 pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let checks = run_all();
@@ -34,7 +33,7 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
             .collect();
         print!(
             "{}",
-            table::render(&["check", "status", "found", "fix"], &rows)
+            results::text_table(&["check", "status", "found", "fix"], &rows)
         );
     }
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();

@@ -5,5 +5,6 @@ pub mod cleanup;
 pub mod compare;
 pub mod doctor;
 pub mod down;
+pub mod export;
 pub mod run;
 pub mod up;

@@ -8,7 +8,6 @@ use nix::sys::signal::{SigSet, Signal};
 use setup::{Side, Topology, TopologyInfo};
 
 use crate::cli::UpOptions;
-use crate::table;
 
 pub fn run(opts: &UpOptions) -> anyhow::Result<ExitCode> {
     // With --hold, SIGINT/SIGTERM are taken synchronously below; block them first so one arriving
@@ -82,7 +81,7 @@ pub fn print_info(info: &TopologyInfo, json: bool) -> anyhow::Result<()> {
         .collect();
     print!(
         "{}",
-        table::render(
+        results::text_table(
             &[
                 "side",
                 "namespace",
@@ -125,6 +124,6 @@ pub fn print_info(info: &TopologyInfo, json: bool) -> anyhow::Result<()> {
         b.gro_flush_timeout_ns.to_string(),
     ]);
     println!();
-    print!("{}", table::render(&["setting", "A", "B"], &settings));
+    print!("{}", results::text_table(&["setting", "A", "B"], &settings));
     Ok(())
 }

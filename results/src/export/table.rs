@@ -1,0 +1,256 @@
+//! The human tables `vethbench run` prints: every trial with its frame accounting, the estimates
+//! over the trials, the AF_XDP vs kernel stack comparison where the record has both, and warnings.
+
+use std::fmt::Write;
+
+use bench::report::{LatencySummary, RunOutcome};
+use bench::suite::{compare, Comparison};
+
+use super::text::render;
+use super::{with_interval, ExportError, Exporter};
+use crate::record::{Record, Warning};
+
+/// The table exporter.
+pub struct Table;
+
+impl Exporter for Table {
+    fn serialize(&self, record: &Record) -> Result<Vec<u8>, ExportError> {
+        let trials: Vec<&RunOutcome> = record.all_trials();
+        let labels: Vec<String> = record
+            .scenarios
+            .iter()
+            .flat_map(|s| {
+                (1..=s.trials.len()).map(move |t| {
+                    let trial = if record.trials_per_scenario > 1 {
+                        format!(" trial {t}")
+                    } else {
+                        String::new()
+                    };
+                    format!("{} {} B{trial}: ", s.spec.mode.name(), s.spec.size)
+                })
+            })
+            .collect();
+        let mut out = trials_table(&trials, &labels);
+        if record.trials_per_scenario > 1 {
+            out.push('\n');
+            out += &estimates_table(record);
+        }
+        let mut warnings: Vec<String> = Vec::new();
+        for t in &trials {
+            warnings.extend(t.warnings.iter().cloned());
+        }
+        // The trials already carry the shared-core and unexplained-loss warnings in their words.
+        warnings.extend(
+            record
+                .warnings
+                .iter()
+                .filter(|w| {
+                    matches!(
+                        w,
+                        Warning::HighVariation { .. }
+                            | Warning::FrequencyScaling { .. }
+                            | Warning::LoadOnCore { .. }
+                    )
+                })
+                .map(|w| w.to_string()),
+        );
+        let mut seen = Vec::new();
+        for w in warnings {
+            if !seen.contains(&w) {
+                let _ = writeln!(out, "warning: {w}");
+                seen.push(w);
+            }
+        }
+        let comparison = compare(&record.representative_trials());
+        if comparison
+            .iter()
+            .any(|c| c.pps_ratio.is_some() || c.p50_ratio.is_some())
+        {
+            out.push('\n');
+            out += &comparison_table(&comparison);
+        }
+        Ok(out.into_bytes())
+    }
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.1}", ns as f64 / 1e3)
+}
+
+fn opt_us(ns: Option<u64>) -> String {
+    ns.map(us).unwrap_or_else(|| "-".into())
+}
+
+fn opt_mpps(pps: Option<f64>) -> String {
+    pps.map(|p| format!("{:.3}", p / 1e6))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn ratio(r: Option<f64>) -> String {
+    r.map(|v| format!("{v:.1}x")).unwrap_or_else(|| "-".into())
+}
+
+/// One row per trial, then each trial's one-way times and frame accounting, each line after the
+/// trial's label when there are several.
+fn trials_table(trials: &[&RunOutcome], labels: &[String]) -> String {
+    let rows: Vec<Vec<String>> = trials.iter().map(|o| row(o)).collect();
+    let mut out = render(
+        &[
+            "mode",
+            "size",
+            "cores",
+            "XDP",
+            "offered Mpps",
+            "received Mpps",
+            "Gbps",
+            "loss %",
+            "latency",
+            "p50 µs",
+            "p90 µs",
+            "p99 µs",
+            "p99.9 µs",
+            "max µs",
+        ],
+        &rows,
+    );
+    let several = trials.len() > 1;
+    for (o, label) in trials.iter().zip(labels) {
+        let prefix = if several { label.as_str() } else { "" };
+        for (name, l) in [
+            ("A→B one-way", &o.one_way_a2b),
+            ("B→A one-way", &o.one_way_b2a),
+        ] {
+            if let (Some(l), true) = (l, o.rtt.is_some()) {
+                let _ = writeln!(
+                    out,
+                    "{prefix}{name}: p50 {} µs, p99 {} µs",
+                    us(l.p50_ns),
+                    us(l.p99_ns)
+                );
+            }
+        }
+        let a = &o.accounting;
+        let attributed = a
+            .attributed
+            .iter()
+            .map(|x| format!("{} {}", x.place, x.frames))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "{prefix}frames: sent {} = received {} + attributed {}{} + unexplained {}  (warm-up included)",
+            a.sent,
+            a.received,
+            a.attributed_total(),
+            if attributed.is_empty() { String::new() } else { format!(" ({attributed})") },
+            a.unexplained
+        );
+    }
+    out
+}
+
+fn row(o: &RunOutcome) -> Vec<String> {
+    let latency: Option<(&str, &LatencySummary)> = o
+        .rtt
+        .as_ref()
+        .map(|l| ("RTT", l))
+        .or(o.one_way_a2b.as_ref().map(|l| ("A→B", l)));
+    let (kind, lat) = match latency {
+        Some((k, l)) => (
+            k,
+            vec![
+                us(l.p50_ns),
+                us(l.p90_ns),
+                us(l.p99_ns),
+                us(l.p999_ns),
+                us(l.max_ns),
+            ],
+        ),
+        None => ("-", vec!["-".to_string(); 5]),
+    };
+    [
+        o.mode.name().to_string(),
+        o.size.to_string(),
+        format!("{},{}", o.cores[0], o.cores[1]),
+        o.xdp_mode.to_string(),
+        format!("{:.3}", o.offered_pps / 1e6),
+        format!("{:.3}", o.received_pps / 1e6),
+        format!("{:.3}", o.received_gbps),
+        format!("{:.3}", o.loss_pct),
+        kind.to_string(),
+    ]
+    .into_iter()
+    .chain(lat)
+    .collect()
+}
+
+/// Per scenario: trials, and median [95 % interval] with the coefficient of variation.
+fn estimates_table(record: &Record) -> String {
+    let cell = |s: &crate::ScenarioRecord, metric: &str, scale: f64| match s.estimates.get(metric) {
+        Some(e) => format!("{} cv {:.1}%", with_interval(e, scale), e.cv * 100.0),
+        None => "-".into(),
+    };
+    let rows: Vec<Vec<String>> = record
+        .scenarios
+        .iter()
+        .map(|s| {
+            vec![
+                s.key.clone(),
+                s.trials.len().to_string(),
+                cell(s, "received_pps", 1e-6),
+                cell(s, "rtt_p50_us", 1.0),
+                cell(s, "rtt_p99_us", 1.0),
+            ]
+        })
+        .collect();
+    "Over the trials: median [95 % confidence interval] and coefficient of variation\n".to_string()
+        + &render(
+            &[
+                "scenario",
+                "trials",
+                "received Mpps",
+                "RTT p50 µs",
+                "RTT p99 µs",
+            ],
+            &rows,
+        )
+}
+
+fn comparison_table(rows: &[Comparison]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|c| {
+            vec![
+                c.size.to_string(),
+                opt_mpps(c.xdp_pps),
+                opt_mpps(c.udp_pps),
+                ratio(c.pps_ratio),
+                opt_us(c.xdp_rtt_p50_ns),
+                opt_us(c.udp_rtt_p50_ns),
+                ratio(c.p50_ratio),
+                opt_us(c.xdp_rtt_p99_ns),
+                opt_us(c.udp_rtt_p99_ns),
+                ratio(c.p99_ratio),
+                opt_us(c.icmp_rtt_p50_ns),
+            ]
+        })
+        .collect();
+    "AF_XDP vs kernel stack (same namespaces, cores and sizes; ratio = how many times better AF_XDP is; per scenario the trial nearest its median)\n"
+        .to_string()
+        + &render(
+            &[
+                "size",
+                "AF_XDP Mpps",
+                "UDP flood Mpps",
+                "rate ratio",
+                "AF_XDP RTT p50 µs",
+                "UDP RTT p50 µs",
+                "p50 ratio",
+                "AF_XDP RTT p99 µs",
+                "UDP RTT p99 µs",
+                "p99 ratio",
+                "ICMP RTT p50 µs",
+            ],
+            &rows,
+        )
+}
