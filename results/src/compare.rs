@@ -1,14 +1,21 @@
 //! Comparing two records: per scenario and metric, the change of the median with a bootstrap
-//! confidence interval and a verdict. A change counts only if its whole interval lies outside the
-//! noise band (which also makes it statistically significant): improved, regressed, or no change.
+//! confidence interval and a verdict. A change counts only if it is statistically significant
+//! (Welch's t-test over the two sets of trials, p < 0.05) AND its whole interval lies outside the
+//! noise band: improved, regressed, or no change. The t-test matters with few trials: a bootstrap
+//! interval of a median of three trials lies outside the band whenever the two sets do not overlap,
+//! which one trial in a slower mode is enough for (seen between two identical runs here).
 
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::diff;
 use crate::record::{metrics, Record, ScenarioRecord};
+use crate::stats::welch_p;
 
 /// Resamples for the interval of a change.
 const RESAMPLES: usize = 2000;
+
+/// Significance level of the t-test.
+pub const ALPHA: f64 = 0.05;
 
 /// Metrics compared, and whether higher is better. (Loss is reported in the records but not
 /// judged here: a ratio of near-zero percentages means nothing.)
@@ -56,6 +63,9 @@ pub struct MetricChange {
     pub change_pct: f64,
     /// 95 % bootstrap interval of the change, percent.
     pub ci95_pct: (f64, f64),
+    /// Two-sided p-value of Welch's t-test on the trials; `None` when a side has one trial (then
+    /// the verdict rests on the interval alone).
+    pub p_value: Option<f64>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -141,8 +151,12 @@ fn change(base: &[f64], new: &[f64]) -> (f64, (f64, f64)) {
     (point, (at(0.025), at(0.975)))
 }
 
-/// The verdict for a change interval and a noise band (percent), given the metric's direction.
-fn verdict(ci: (f64, f64), noise_pct: f64, higher_is_better: bool) -> Verdict {
+/// The verdict for a change interval, its p-value and a noise band (percent), given the metric's
+/// direction.
+fn verdict(ci: (f64, f64), p: Option<f64>, noise_pct: f64, higher_is_better: bool) -> Verdict {
+    if p.is_some_and(|p| p >= ALPHA) {
+        return Verdict::NoChange;
+    }
     let (up, down) = (ci.0 > noise_pct, ci.1 < -noise_pct);
     match (up, down, higher_is_better) {
         (true, _, true) | (_, true, false) => Verdict::Improved,
@@ -169,6 +183,7 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
                 continue;
             }
             let (change_pct, ci95_pct) = change(&bv, &nv);
+            let p_value = welch_p(&bv, &nv);
             changes.push(MetricChange {
                 scenario: b.key.clone(),
                 metric: metric.to_string(),
@@ -176,7 +191,8 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
                 new: median(&mut nv.clone()),
                 change_pct,
                 ci95_pct,
-                verdict: verdict(ci95_pct, noise_pct, higher_is_better),
+                p_value,
+                verdict: verdict(ci95_pct, p_value, noise_pct, higher_is_better),
             });
         }
     }
@@ -202,19 +218,25 @@ mod tests {
 
     #[test]
     fn verdicts_follow_direction_and_noise_band() {
-        assert_eq!(verdict((5.0, 9.0), 2.0, true), Verdict::Improved);
-        assert_eq!(verdict((5.0, 9.0), 2.0, false), Verdict::Regressed);
-        assert_eq!(verdict((-9.0, -5.0), 2.0, true), Verdict::Regressed);
-        assert_eq!(verdict((-9.0, -5.0), 2.0, false), Verdict::Improved);
+        let sig = Some(0.01);
+        assert_eq!(verdict((5.0, 9.0), sig, 2.0, true), Verdict::Improved);
+        assert_eq!(verdict((5.0, 9.0), sig, 2.0, false), Verdict::Regressed);
+        assert_eq!(verdict((-9.0, -5.0), sig, 2.0, true), Verdict::Regressed);
+        assert_eq!(verdict((-9.0, -5.0), None, 2.0, false), Verdict::Improved);
         assert_eq!(
-            verdict((1.0, 3.0), 2.0, true),
+            verdict((1.0, 3.0), sig, 2.0, true),
             Verdict::NoChange,
             "not all outside the band"
         );
         assert_eq!(
-            verdict((-4.0, 6.0), 2.0, true),
+            verdict((-4.0, 6.0), sig, 2.0, true),
             Verdict::NoChange,
-            "not significant"
+            "interval across zero"
+        );
+        assert_eq!(
+            verdict((2.5, 22.7), Some(0.3), 2.0, false),
+            Verdict::NoChange,
+            "outside the band but not significant"
         );
     }
 

@@ -11,11 +11,11 @@ mod record;
 mod stats;
 mod store;
 
-pub use compare::{compare, Comparison, MetricChange, Verdict};
+pub use compare::{compare, Comparison, MetricChange, Verdict, ALPHA};
 pub use export::{text_table, ExportError, Exporter, Format};
 pub use fingerprint::Fingerprint;
 pub use record::{
     metrics, now_rfc3339, scenario_key, Record, ScenarioRecord, Tool, Warning, SCHEMA_VERSION,
 };
-pub use stats::Estimate;
+pub use stats::{welch_p, Estimate};
 pub use store::{baseline_path, load, parse, record_path, save, save_baseline, RecordError};

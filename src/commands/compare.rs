@@ -49,8 +49,8 @@ pub fn report(
         );
     } else {
         println!(
-            "baseline {} ({}), new {} ({}); noise band ±{} %",
-            sides.baseline.0, sides.baseline.1.started, sides.new.0, sides.new.1.started, noise
+            "baseline {} ({}), new {} ({}); a change counts if significant (Welch's t-test, p < {}) and its whole interval lies outside ±{} %",
+            sides.baseline.0, sides.baseline.1.started, sides.new.0, sides.new.1.started, results::ALPHA, noise
         );
         print!("{}", render(&c));
     }
@@ -87,6 +87,9 @@ fn render(c: &Comparison) -> String {
                     "{:+.1} % [{:+.1}, {:+.1}]",
                     m.change_pct, m.ci95_pct.0, m.ci95_pct.1
                 ),
+                m.p_value
+                    .map(|p| format!("{p:.3}"))
+                    .unwrap_or_else(|| "-".into()),
                 m.verdict.to_string(),
             ]
         })
@@ -98,6 +101,7 @@ fn render(c: &Comparison) -> String {
             "baseline",
             "new",
             "change [95 % CI]",
+            "p",
             "verdict",
         ],
         &rows,
@@ -106,6 +110,9 @@ fn render(c: &Comparison) -> String {
         out += &s;
         out.push('\n');
     };
+    if c.changes.iter().any(|m| m.p_value.is_none()) {
+        line("p '-': a side has one trial, so no significance test; the verdict rests on the interval (use --trials 3 or more)".into());
+    }
     for k in &c.only_in_baseline {
         line(format!("only in the baseline: {k}"));
     }
