@@ -183,10 +183,15 @@ impl RunOutcome {
         histograms: BTreeMap<String, String>,
         mut warnings: Vec<String>,
     ) -> RunOutcome {
-        if accounting.unexplained != 0 {
+        if accounting.unexplained > 0 {
             warnings.push(format!(
                 "{} frames are not explained by any kernel counter (a busy machine, or frames still in flight at the end)",
                 accounting.unexplained
+            ));
+        } else if accounting.unexplained < 0 {
+            warnings.push(format!(
+                "the drop counters account for {} more frames than were lost: they also counted frames that were not ours (another sender on the link)",
+                -accounting.unexplained
             ));
         }
         let window_s = m.window_ns as f64 / 1e9;

@@ -87,6 +87,11 @@ impl fmt::Display for Warning {
                 "core {core} was {busy_pct:.0} % busy (hypervisor steal {steal_pct:.0} %) just before the run: \
                  other work competes with the pinned workers; stop it or pick idle cores with --cores"
             ),
+            Warning::UnexplainedLoss { scenario, trial, frames } if *frames < 0 => write!(
+                f,
+                "{scenario} trial {trial}: the drop counters account for {} more frames than were lost: they also counted frames not ours; keep other senders off the link",
+                -frames
+            ),
             Warning::UnexplainedLoss { scenario, trial, frames } => write!(
                 f,
                 "{scenario} trial {trial}: {frames} frames not explained by any kernel counter: run on a quiet machine"

@@ -320,3 +320,35 @@ fn edges_of_the_ranges_build() {
     assert_eq!(topo.endpoint(Side::B).mtu, 65535);
     udp_round_trip(topo.info(), true, 8000).expect("jumbo IPv6 round trip");
 }
+
+/// Every ICMPv6 message A's stack has sent (neighbour/router solicitations, MLD reports).
+fn icmp6_out(topo: &Topology) -> u64 {
+    setup::netns::run_in(&topo.info().endpoint(Side::A).namespace, || {
+        let text = std::fs::read_to_string("/proc/thread-self/net/snmp6").unwrap_or_default();
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix("Icmp6OutMsgs"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0))
+    })
+    .expect("read snmp6 in A")
+}
+
+#[test]
+fn a_new_pair_is_quiet_once_created() {
+    if skip_without_root("a_new_pair_is_quiet_once_created") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let topo = Topology::create(&TopologySpec::new(test_id("quiet"))).expect("create");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let settled = icmp6_out(&topo);
+    // Left to its defaults, IPv6 sends a DAD probe, a router solicitation and MLD retransmissions
+    // up to about a second after the link comes up: into the first measurement.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(
+        icmp6_out(&topo),
+        settled,
+        "A's stack sent ICMPv6 after creation"
+    );
+}
