@@ -8,7 +8,9 @@ use bench::xsk::XskConfig;
 use bpf::XdpMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use results::Format;
-use setup::{RunId, SetupError, SysctlSpec, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
+use setup::{
+    RunId, SetupError, SysctlSpec, TopologyKind, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU,
+};
 
 /// Measures the Linux veth data plane — AF_XDP kernel bypass next to the kernel stack — between
 /// network namespaces it creates and removes itself (RFC 2544 ranges 198.18.0.0/15, 2001:2::/48).
@@ -71,6 +73,13 @@ impl From<Toggle> for bool {
     }
 }
 
+fn parse_topology(s: &str) -> Result<TopologyKind, String> {
+    TopologyKind::ALL
+        .into_iter()
+        .find(|k| k.name() == s)
+        .ok_or_else(|| format!("'{s}' is not a topology; one of pair, bridge, routed, same-ns"))
+}
+
 fn parse_id(s: &str) -> Result<RunId, String> {
     RunId::new(s).map_err(|e| match e {
         SetupError::InvalidInput { reason, .. } => reason,
@@ -89,6 +98,12 @@ pub struct IdArg {
 /// Topology flags shared by `up` and `run`.
 #[derive(Debug, Args)]
 pub struct TopologyArgs {
+    /// How A and B connect: pair (A <-> veth <-> B), bridge (A and B on a Linux bridge in a
+    /// middle namespace), routed (A and B in subnets of their own behind a router namespace), or
+    /// same-ns (both veth ends in one namespace, accept_local on: the kernel stack then delivers
+    /// A -> B over lo, which the report says).
+    #[arg(long, value_name = "KIND", default_value = "pair", value_parser = parse_topology)]
+    pub topology: TopologyKind,
     /// rx and tx queues of each veth end.
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_QUEUES)))]
@@ -117,9 +132,10 @@ pub struct TopologyArgs {
     #[arg(long, value_name = "MODE", default_value_t = 0,
           value_parser = clap::value_parser!(u8).range(0..=2))]
     pub rp_filter: u8,
-    /// Accept packets with a local source address (net.ipv4.conf.*.accept_local).
-    #[arg(long, default_value = "off")]
-    pub accept_local: Toggle,
+    /// Accept packets with a local source address (net.ipv4.conf.*.accept_local); default off,
+    /// on for --topology same-ns.
+    #[arg(long)]
+    pub accept_local: Option<Toggle>,
     /// IP forwarding in both namespaces.
     #[arg(long, default_value = "off")]
     pub forwarding: Toggle,
@@ -133,6 +149,7 @@ impl TopologyArgs {
     pub fn spec(&self, id: RunId) -> Result<TopologySpec, SetupError> {
         let spec = TopologySpec {
             id,
+            kind: self.topology,
             queues: self.queues,
             mtu: self.mtu,
             gro: self.gro.map(bool::from),
@@ -142,7 +159,10 @@ impl TopologyArgs {
             gro_flush_timeout_ns: self.gro_flush_timeout,
             sysctls: SysctlSpec {
                 rp_filter: self.rp_filter,
-                accept_local: self.accept_local.into(),
+                accept_local: self
+                    .accept_local
+                    .map(bool::from)
+                    .unwrap_or(self.topology == TopologyKind::SameNs),
                 forwarding: self.forwarding.into(),
                 proxy_arp: self.proxy_arp.into(),
             },

@@ -4,13 +4,22 @@
 mod cli;
 mod commands;
 mod doctor;
+mod preflight;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    match run() {
+    quiet_broken_pipe();
+    let outcome = match std::panic::catch_unwind(run) {
+        Ok(outcome) => outcome,
+        // A reader that went away (`vethbench up | head -1`): print! panicked, guards have torn
+        // down what was built while the panic unwound; exit as a killed-by-SIGPIPE tool would.
+        Err(p) if is_broken_pipe(p.as_ref()) => return ExitCode::from(141),
+        Err(p) => std::panic::resume_unwind(p),
+    };
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -35,4 +44,24 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Cleanup(args) => commands::cleanup::run(&args),
         cli::Command::Doctor(args) => commands::doctor::run(&args),
     }
+}
+
+/// Whether a panic payload is print!'s "failed printing to stdout: Broken pipe".
+fn is_broken_pipe(payload: &(dyn std::any::Any + Send)) -> bool {
+    let text = payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or("");
+    text.contains("Broken pipe")
+}
+
+/// Keeps the panic message of a broken stdout pipe off the terminal; other panics print as usual.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !is_broken_pipe(info.payload()) {
+            default(info);
+        }
+    }));
 }

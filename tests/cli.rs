@@ -30,6 +30,16 @@ fn text(o: &Output) -> (String, String) {
 }
 
 /// Starts `vethbench up --hold` and returns once the topology is up.
+/// Takes a topology left up by `vethbench up` down when dropped, also while a failed assertion
+/// unwinds.
+struct Down(RunId);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = vethbench(&["down", "--id", self.0.as_str()]);
+    }
+}
+
 fn hold(id: &RunId) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
         .args(["up", "--hold", "--id", id.as_str()])
@@ -432,6 +442,7 @@ fn run_on_an_existing_topology_leaves_it_up_and_clean() {
     let _lock = HostLock::shared();
     let id = test_id("on");
     assert!(vethbench(&["up", "--id", id.as_str()]).status.success());
+    let _down = Down(id.clone());
     let v = run_json(&["--on", id.as_str(), "--mode", "latency", "--count", "500"]);
     assert_eq!(v["rtt"]["samples"], 500);
     assert_eq!(namespaces_of(&id).len(), 2, "left up");
@@ -846,4 +857,52 @@ fn core_affinity_pin(core: usize) {
     let mut set = nix::sched::CpuSet::new();
     set.set(core).expect("core number");
     nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).expect("pin");
+}
+
+#[test]
+fn a_router_that_does_not_forward_is_named_instead_of_measured() {
+    if skip_without_root("a_router_that_does_not_forward_is_named_instead_of_measured") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let id = test_id("rtoff");
+    let up = vethbench(&["up", "--id", id.as_str(), "--topology", "routed"]);
+    assert!(up.status.success(), "{}", text(&up).1);
+    let _down = Down(id.clone());
+    assert!(text(&up).0.contains("router vb-"), "{}", text(&up).0);
+    let router = format!("vb-{}-m", id.as_str());
+    let off = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &router,
+            "sysctl",
+            "-qw",
+            "net.ipv4.conf.all.forwarding=0",
+        ])
+        .status()
+        .expect("ip netns exec");
+    assert!(off.success());
+    let o = vethbench(&[
+        "run",
+        "--on",
+        id.as_str(),
+        "--mode",
+        "udp-pingpong",
+        "--count",
+        "100",
+        "--duration",
+        "0",
+        "--out",
+        records_dir().join("rtoff").to_str().unwrap(),
+    ]);
+    let err = text(&o).1;
+    assert!(
+        !o.status.success(),
+        "measured through a router that does not forward"
+    );
+    assert!(
+        err.contains("no traffic passes") && err.contains("forwarding is off"),
+        "{err}"
+    );
 }

@@ -882,7 +882,20 @@ fn outcome(
             )
         }
     };
-    RunOutcome::new(
+    // Which way did A's datagrams go? With both ends in one namespace the kernel delivers them
+    // over lo and the veth carries (almost) nothing.
+    let sent_total = accounting.sent;
+    let local = veth[0].tx_packets.saturating_mul(2) < sent_total;
+    if local {
+        warnings.push(format!(
+            "the kernel stack delivered A's traffic locally over lo (the veth carried {} of {} frames): this baseline does not cross the veth",
+            veth[0].tx_packets, sent_total
+        ));
+    }
+    counters.insert("veth_a.tx_packets".to_string(), veth[0].tx_packets);
+    let mut outcome = RunOutcome::new(
         spec, measured, latencies, accounting, counters, histograms, warnings,
-    )
+    );
+    outcome.path = Some(if local { "lo" } else { "veth" }.to_string());
+    outcome
 }

@@ -147,6 +147,10 @@ pub struct RunOutcome {
     pub histograms: BTreeMap<String, String>,
     /// Things the reader must know to trust the figures.
     pub warnings: Vec<String>,
+    /// The path A's frames took to B: `veth`, or `lo` where the kernel stack delivered them
+    /// locally (both ends in one namespace). Older records have none.
+    #[serde(default)]
+    pub path: Option<String>,
 }
 
 /// Measured counts of one run: frames sent and arrived in the measuring window.
@@ -226,6 +230,7 @@ impl RunOutcome {
             counters,
             histograms,
             warnings,
+            path: Some("veth".into()),
         }
     }
 }

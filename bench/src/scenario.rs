@@ -407,7 +407,7 @@ pub fn run_until(
         &mut template,
         &FrameSpec {
             src_mac: a.mac.0,
-            dst_mac: b.mac.0,
+            dst_mac: topo.next_hop_mac(Side::A).0,
             src_ip,
             dst_ip,
             src_port: PORT_B_TO_A,

@@ -148,6 +148,7 @@ mod tests {
             counters: Default::default(),
             histograms: Default::default(),
             warnings: vec![],
+            path: None,
         }
     }
 

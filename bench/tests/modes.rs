@@ -187,3 +187,41 @@ fn kernel_stack_baselines_deliver_and_account() {
         }
     }
 }
+
+#[test]
+fn af_xdp_and_the_kernel_stack_cross_every_topology() {
+    if skip_without_root("af_xdp_and_the_kernel_stack_cross_every_topology") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    for kind in [
+        setup::TopologyKind::Bridge,
+        setup::TopologyKind::Routed,
+        setup::TopologyKind::SameNs,
+    ] {
+        let mut t = TopologySpec::new(test_id(&format!("x{}", &kind.name()[..2])));
+        t.kind = kind;
+        t.sysctls.accept_local = kind == setup::TopologyKind::SameNs;
+        let topo = Topology::create(&t).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let mut thr = spec(Mode::Throughput);
+        thr.rate = Some(50_000);
+        thr.count = Some(5_000);
+        let mut lat = spec(Mode::Latency);
+        lat.count = Some(1_000);
+        let mut pp = spec(Mode::UdpPingpong);
+        pp.count = Some(500);
+        for s in [&thr, &lat, &pp] {
+            let out =
+                run(topo.info(), s).unwrap_or_else(|e| panic!("{kind} {}: {e}", s.mode.name()));
+            let what = format!("{kind} {}: {:?}", s.mode.name(), out.accounting);
+            assert_eq!(out.received, out.sent, "{what}");
+            assert_eq!(out.accounting.unexplained, 0, "{what}");
+            let expected_path = if kind == setup::TopologyKind::SameNs && s.mode.kernel_stack() {
+                "lo"
+            } else {
+                "veth"
+            };
+            assert_eq!(out.path.as_deref(), Some(expected_path), "{what}");
+        }
+    }
+}

@@ -5,9 +5,11 @@
 //! of a killed run can be found, and nothing that is not ours is ever touched.
 
 mod counters;
+mod diagnose;
 mod driver_stats;
 mod error;
 mod ethtool;
+mod middle;
 mod names;
 mod napi;
 mod netlink;
@@ -24,11 +26,13 @@ mod verify;
 pub mod testing;
 
 pub use counters::{link_counters, LinkCounters};
+pub use diagnose::explain;
 pub use driver_stats::driver_stats;
 pub use error::SetupError;
+pub use middle::Middle;
 pub use names::{RunId, Side, MAX_ID_LEN};
-pub use plan::{Addressing, ADDRESSING};
-pub use spec::{SysctlSpec, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
+pub use plan::{Addressing, ADDRESSING, MIDDLE_MAC, ROUTED_ADDRESSING, ROUTER_IPV4, ROUTER_IPV6};
+pub use spec::{SysctlSpec, TopologyKind, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
 pub use state::RunRecord;
 pub use teardown::{cleanup, down, Cleanup, Removed, Skipped};
 pub use topology::{Endpoint, Mac, Topology, TopologyInfo};

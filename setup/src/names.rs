@@ -127,7 +127,12 @@ impl RunId {
 
     /// Name of the veth end of one side: `vb<id>a`.
     pub fn link(&self, side: Side) -> String {
-        format!("{LINK_PREFIX}{}{}", self.0, side.letter())
+        self.link_for_role(side.letter())
+    }
+
+    /// Name of a link with any role letter (the middle namespace's `vb<id>c`, `vb<id>d`, ...).
+    pub fn link_for_role(&self, role: char) -> String {
+        format!("{LINK_PREFIX}{}{role}", self.0)
     }
 
     /// Parses a namespace name of ours into (id, role); `None` for anything else.

@@ -222,3 +222,70 @@ pub fn link_state(link: &LinkMessage) -> LinkState {
     }
     s
 }
+
+/// Creates a Linux bridge (STP off, as the kernel makes it), administratively down.
+pub async fn create_bridge(handle: &Handle, name: &str, mtu: u32) -> Result<(), SetupError> {
+    handle
+        .link()
+        .add(
+            LinkMessageBuilder::<rtnetlink::LinkBridge>::new(name)
+                .mtu(mtu)
+                .build(),
+        )
+        .execute()
+        .await
+        .map_err(nl_err(format!("create bridge {name}")))
+}
+
+/// Makes link `index` a port of the bridge `bridge`.
+pub async fn set_controller(
+    handle: &Handle,
+    index: u32,
+    name: &str,
+    bridge: u32,
+) -> Result<(), SetupError> {
+    handle
+        .link()
+        .set(LinkUnspec::new_with_index(index).controller(bridge).build())
+        .execute()
+        .await
+        .map_err(nl_err(format!("add {name} to its bridge")))
+}
+
+/// Adds a route to `dest/prefix` via `gateway` on link `index` (main table).
+pub async fn add_route(
+    handle: &Handle,
+    index: u32,
+    dest: IpAddr,
+    prefix: u8,
+    gateway: IpAddr,
+) -> Result<(), SetupError> {
+    let message = match (dest, gateway) {
+        (IpAddr::V4(d), IpAddr::V4(g)) => {
+            rtnetlink::RouteMessageBuilder::<std::net::Ipv4Addr>::new()
+                .destination_prefix(d, prefix)
+                .gateway(g)
+                .output_interface(index)
+                .build()
+        }
+        (IpAddr::V6(d), IpAddr::V6(g)) => {
+            rtnetlink::RouteMessageBuilder::<std::net::Ipv6Addr>::new()
+                .destination_prefix(d, prefix)
+                .gateway(g)
+                .output_interface(index)
+                .build()
+        }
+        _ => {
+            return Err(SetupError::Netlink {
+                op: format!("add route {dest}/{prefix} via {gateway}"),
+                message: "destination and gateway of different IP versions".into(),
+            })
+        }
+    };
+    handle
+        .route()
+        .add(message)
+        .execute()
+        .await
+        .map_err(nl_err(format!("add route {dest}/{prefix} via {gateway}")))
+}

@@ -35,6 +35,32 @@ pub const ADDRESSING: Addressing = Addressing {
     ipv6_prefix: 64,
 };
 
+/// The address plan of the routed topology: A keeps the pair's 198.18.0.1/30 and 2001:2::1/64,
+/// B moves to a subnet of its own behind the router (198.18.0.6/30, 2001:2:0:1::2/64).
+pub const ROUTED_ADDRESSING: Addressing = Addressing {
+    ipv4: [Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 6)],
+    ipv6: [
+        Ipv6Addr::new(0x2001, 0x2, 0, 0, 0, 0, 0, 1),
+        Ipv6Addr::new(0x2001, 0x2, 0, 1, 0, 0, 0, 2),
+    ],
+    ..ADDRESSING
+};
+
+/// MACs of the middle namespace's veth ends: the one facing A, the one facing B.
+pub const MIDDLE_MAC: [[u8; 6]; 2] = [
+    [0x02, 0x76, 0x62, 0x00, 0x00, 0x0c],
+    [0x02, 0x76, 0x62, 0x00, 0x00, 0x0d],
+];
+
+/// The router's IPv4 addresses: facing A (A's gateway), facing B (B's gateway).
+pub const ROUTER_IPV4: [Ipv4Addr; 2] = [Ipv4Addr::new(198, 18, 0, 2), Ipv4Addr::new(198, 18, 0, 5)];
+
+/// The router's IPv6 addresses: facing A, facing B.
+pub const ROUTER_IPV6: [Ipv6Addr; 2] = [
+    Ipv6Addr::new(0x2001, 0x2, 0, 0, 0, 0, 0, 2),
+    Ipv6Addr::new(0x2001, 0x2, 0, 1, 0, 0, 0, 1),
+];
+
 /// IPv6 needs links of at least this MTU (RFC 8200); below it the topology is IPv4-only.
 pub const IPV6_MIN_MTU: u32 = 1280;
 
@@ -61,9 +87,44 @@ pub fn format_mac(mac: &[u8]) -> String {
         .join(":")
 }
 
+/// The network of an address with a prefix length (host bits cleared).
+pub fn network(addr: std::net::IpAddr, prefix: u8) -> std::net::IpAddr {
+    match addr {
+        std::net::IpAddr::V4(a) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            std::net::IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
+        }
+        std::net::IpAddr::V6(a) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            std::net::IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routed_plan_puts_each_end_in_the_router_s_subnet() {
+        let (a, b) = (
+            ROUTED_ADDRESSING.ipv4(Side::A),
+            ROUTED_ADDRESSING.ipv4(Side::B),
+        );
+        let p = ROUTED_ADDRESSING.ipv4_prefix;
+        assert_eq!(network(a.into(), p), network(ROUTER_IPV4[0].into(), p));
+        assert_eq!(network(b.into(), p), network(ROUTER_IPV4[1].into(), p));
+        assert_ne!(network(a.into(), p), network(b.into(), p));
+        let p6 = ROUTED_ADDRESSING.ipv6_prefix;
+        assert_eq!(
+            network(ROUTED_ADDRESSING.ipv6(Side::B).into(), p6),
+            network(ROUTER_IPV6[1].into(), p6)
+        );
+        assert_eq!(
+            network("198.18.0.6".parse().unwrap(), 30),
+            "198.18.0.4".parse::<std::net::IpAddr>().unwrap()
+        );
+    }
 
     #[test]
     fn plan_stays_in_benchmarking_ranges() {

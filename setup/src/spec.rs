@@ -26,11 +26,62 @@ pub struct SysctlSpec {
     pub proxy_arp: bool,
 }
 
-/// A pair topology: namespace A ↔ veth ↔ namespace B.
+/// How the two measured ends are connected (`--topology`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TopologyKind {
+    /// Namespace A ↔ veth ↔ namespace B.
+    #[default]
+    Pair,
+    /// A and B each connect by a veth pair to a Linux bridge in a middle namespace (`vb-<id>-m`).
+    Bridge,
+    /// A and B each connect by a veth pair to a router namespace (`vb-<id>-m`, forwarding on),
+    /// each in a subnet of its own, with routes through the router.
+    Routed,
+    /// Both veth ends in one namespace (`vb-<id>-a`) with accept_local: the kernel stack delivers
+    /// A→B locally over `lo`, AF_XDP still crosses the veth.
+    SameNs,
+}
+
+impl TopologyKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [TopologyKind; 4] = [
+        TopologyKind::Pair,
+        TopologyKind::Bridge,
+        TopologyKind::Routed,
+        TopologyKind::SameNs,
+    ];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            TopologyKind::Pair => "pair",
+            TopologyKind::Bridge => "bridge",
+            TopologyKind::Routed => "routed",
+            TopologyKind::SameNs => "same-ns",
+        }
+    }
+
+    /// Whether a middle namespace (bridge or router) sits between A and B.
+    pub fn has_middle(self) -> bool {
+        matches!(self, TopologyKind::Bridge | TopologyKind::Routed)
+    }
+}
+
+impl std::fmt::Display for TopologyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A topology: how A and B connect, and the settings of their veth ends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopologySpec {
     /// The run id every name carries (`--id`).
     pub id: RunId,
+    /// How A and B connect (`--topology`); records without it are pairs.
+    #[serde(default)]
+    pub kind: TopologyKind,
     /// rx and tx queues of each veth end (`--queues`, 1..=64).
     pub queues: u32,
     /// MTU of both ends (`--mtu`, 68..=65535; below 1280 the pair is IPv4-only).
@@ -55,6 +106,7 @@ impl TopologySpec {
     pub fn new(id: RunId) -> Self {
         TopologySpec {
             id,
+            kind: TopologyKind::Pair,
             queues: 1,
             mtu: 1500,
             gro: None,
@@ -64,6 +116,27 @@ impl TopologySpec {
             gro_flush_timeout_ns: None,
             sysctls: SysctlSpec::default(),
         }
+    }
+
+    /// The namespace side `side` lives in: `vb-<id>-a` / `vb-<id>-b`, both `vb-<id>-a` for same-ns.
+    pub fn namespace_of(&self, side: crate::Side) -> String {
+        match self.kind {
+            TopologyKind::SameNs => self.id.namespace(crate::Side::A),
+            _ => self.id.namespace(side),
+        }
+    }
+
+    /// Every namespace of the topology, the middle one (`vb-<id>-m`) last.
+    pub fn namespaces(&self) -> Vec<String> {
+        let mut all: Vec<String> = crate::Side::BOTH
+            .iter()
+            .map(|&s| self.namespace_of(s))
+            .collect();
+        all.dedup();
+        if self.kind.has_middle() {
+            all.push(self.id.namespace_for_role(crate::middle::MIDDLE_ROLE));
+        }
+        all
     }
 
     /// Checks every field; the error names the flag and the allowed range.
@@ -92,6 +165,13 @@ impl TopologySpec {
                 "--rp-filter",
                 &self.sysctls.rp_filter,
                 "allowed 0 (off), 1 (strict), 2 (loose)".into(),
+            ));
+        }
+        if self.kind == TopologyKind::SameNs && !self.sysctls.accept_local {
+            return Err(bad(
+                "--accept-local",
+                &"off",
+                "same-ns needs accept_local on (frames arriving with a local source address would be dropped); leave it at its default".into(),
             ));
         }
         if self.threaded_napi == Some(true) && self.gro != Some(true) {

@@ -1,6 +1,7 @@
-//! The pair topology: namespace A ↔ veth ↔ namespace B. [`Topology::create`] builds it, reads every
-//! setting back from the kernel into a [`TopologyInfo`], and returns a guard that tears it all down
-//! on drop — also while a panic unwinds, and also when creation fails halfway.
+//! Topologies: namespace A ↔ veth ↔ namespace B (pair), through a bridge or a router in a middle
+//! namespace, or both ends in one namespace. [`Topology::create`] builds one, reads every setting
+//! back from the kernel into a [`TopologyInfo`], and returns a guard that tears it all down on drop
+//! — also while a panic unwinds, and also when creation fails halfway.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,11 +9,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
+use crate::middle::{self, Middle, MIDDLE_LINK_ROLES, MIDDLE_ROLE};
 use crate::netlink::{self, VethEnd};
 use crate::netns::{self, NetnsFile};
-use crate::plan::{format_mac, IPV6_MIN_MTU};
+use crate::plan::{format_mac, network, IPV6_MIN_MTU, MIDDLE_MAC, ROUTER_IPV4, ROUTER_IPV6};
 use crate::{
-    ethtool, napi, sysctl, teardown, RunId, RunRecord, SetupError, Side, TopologySpec, ADDRESSING,
+    ethtool, napi, sysctl, teardown, Addressing, RunId, RunRecord, SetupError, Side, TopologyKind,
+    TopologySpec, ADDRESSING, ROUTED_ADDRESSING,
 };
 
 /// A MAC address, written `02:76:62:00:00:0a`.
@@ -85,6 +88,13 @@ pub struct Endpoint {
     pub gro_flush_timeout_ns: u64,
     /// The sysctls of this namespace as read back, key → value.
     pub sysctls: BTreeMap<String, String>,
+    /// The MAC frames from this end must carry to reach the other end: the router's in the
+    /// routed topology; `None` (older records) means the peer's.
+    #[serde(default)]
+    pub next_hop_mac: Option<Mac>,
+    /// The gateway toward the other end (routed topology only).
+    #[serde(default)]
+    pub gateway: Option<Ipv4Addr>,
 }
 
 /// What was built, read back from the kernel.
@@ -94,12 +104,29 @@ pub struct TopologyInfo {
     pub spec: TopologySpec,
     /// Side A, then side B.
     pub endpoints: [Endpoint; 2],
+    /// The bridge or router between them, if any.
+    #[serde(default)]
+    pub middle: Option<Middle>,
 }
 
 impl TopologyInfo {
     /// One end.
     pub fn endpoint(&self, side: Side) -> &Endpoint {
         &self.endpoints[side.index()]
+    }
+
+    /// The destination MAC of frames sent from `side` toward the other end.
+    pub fn next_hop_mac(&self, side: Side) -> Mac {
+        let e = self.endpoint(side);
+        e.next_hop_mac.unwrap_or(self.endpoint(side.peer()).mac)
+    }
+}
+
+/// The address plan of a topology kind.
+fn addressing(kind: TopologyKind) -> Addressing {
+    match kind {
+        TopologyKind::Routed => ROUTED_ADDRESSING,
+        _ => ADDRESSING,
     }
 }
 
@@ -157,7 +184,7 @@ impl Topology {
     pub fn create(spec: &TopologySpec) -> Result<Topology, SetupError> {
         spec.validate()?;
         let id = &spec.id;
-        let namespaces: Vec<String> = Side::BOTH.iter().map(|&s| id.namespace(s)).collect();
+        let namespaces = spec.namespaces();
         check_id_free(id, &namespaces)?;
         let mut guard = Guard {
             id: id.clone(),
@@ -172,8 +199,13 @@ impl Topology {
             guard.created.push(ns.clone());
         }
         fail_point("namespaces")?;
-        create_pair(spec)?;
+        create_links(spec)?;
         fail_point("veth")?;
+        let middle = if spec.kind.has_middle() {
+            Some(middle::configure(spec)?)
+        } else {
+            None
+        };
         let endpoints = std::thread::scope(|s| {
             let workers = Side::BOTH.map(|side| s.spawn(move || configure_end(spec, side)));
             workers.map(|w| {
@@ -186,6 +218,7 @@ impl Topology {
         let info = TopologyInfo {
             spec: spec.clone(),
             endpoints: [a?, b?],
+            middle,
         };
         fail_point("configured")?;
         let mut record = RunRecord::for_this_process(id, namespaces);
@@ -241,27 +274,50 @@ fn check_id_free(id: &RunId, namespaces: &[String]) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// Creates the veth pair, both ends born in their namespaces, from a thread of its own (so the
-/// caller may be anywhere, even inside an async runtime).
-fn create_pair(spec: &TopologySpec) -> Result<(), SetupError> {
+/// Creates the veth pairs, every end born in its namespace, from a thread of its own (so the
+/// caller may be anywhere, even inside an async runtime): A ↔ B directly, or A ↔ middle (`c`) and
+/// B ↔ middle (`d`).
+fn create_links(spec: &TopologySpec) -> Result<(), SetupError> {
     let id = &spec.id;
-    let (ns_a, ns_b) = (
-        NetnsFile::open(&id.namespace(Side::A))?,
-        NetnsFile::open(&id.namespace(Side::B))?,
-    );
-    let (link_a, link_b) = (id.link(Side::A), id.link(Side::B));
-    let end = |name, netns, side| VethEnd {
+    let ends = [
+        NetnsFile::open(&spec.namespace_of(Side::A))?,
+        NetnsFile::open(&spec.namespace_of(Side::B))?,
+    ];
+    let middle_ns = if spec.kind.has_middle() {
+        Some(NetnsFile::open(&id.namespace_for_role(MIDDLE_ROLE))?)
+    } else {
+        None
+    };
+    let names = [id.link(Side::A), id.link(Side::B)];
+    let middle_names = MIDDLE_LINK_ROLES.map(|r| id.link_for_role(r));
+    let end = |name, netns, mac| VethEnd {
         name,
         netns,
-        mac: ADDRESSING.mac(side),
+        mac,
         mtu: spec.mtu,
         queues: spec.queues,
     };
-    let (a, b) = (end(&link_a, &ns_a, Side::A), end(&link_b, &ns_b, Side::B));
+    let end_of = |side: Side| {
+        end(
+            &names[side.index()],
+            &ends[side.index()],
+            ADDRESSING.mac(side),
+        )
+    };
     netns::on_thread(|| {
         netlink::block_on(async {
             let handle = netlink::connect()?;
-            netlink::create_veth(&handle, &a, &b).await
+            match &middle_ns {
+                None => netlink::create_veth(&handle, &end_of(Side::A), &end_of(Side::B)).await,
+                Some(m) => {
+                    for side in Side::BOTH {
+                        let i = side.index();
+                        let facing = end(&middle_names[i], m, MIDDLE_MAC[i]);
+                        netlink::create_veth(&handle, &end_of(side), &facing).await?;
+                    }
+                    Ok(())
+                }
+            }
         })
     })
 }
@@ -313,8 +369,10 @@ fn sysctl_plan(spec: &TopologySpec, dev: &str) -> Vec<(String, String)> {
 /// Configures one end inside its namespace and reads it back.
 fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError> {
     let id = &spec.id;
-    let namespace = id.namespace(side);
+    let namespace = spec.namespace_of(side);
     let dev = id.link(side);
+    let p = addressing(spec.kind);
+    let routed = spec.kind == TopologyKind::Routed;
     netns::run_in(&namespace, || {
         let plan = sysctl_plan(spec, &dev);
         for (key, value) in &plan {
@@ -328,14 +386,37 @@ fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError
             let index = netlink::index_of(&handle, &dev).await?;
             netlink::set_up(&handle, index, &dev).await?;
             let peer = side.peer();
-            let p = ADDRESSING;
+            let i = side.index();
             netlink::add_address(&handle, index, &dev, p.ipv4(side).into(), p.ipv4_prefix).await?;
-            netlink::add_neighbour(&handle, index, &dev, p.ipv4(peer).into(), p.mac(peer)).await?;
             if ipv6 {
                 netlink::add_address(&handle, index, &dev, p.ipv6(side).into(), p.ipv6_prefix)
                     .await?;
-                netlink::add_neighbour(&handle, index, &dev, IpAddr::V6(p.ipv6(peer)), p.mac(peer))
+            }
+            if routed {
+                // The router is the next hop: a permanent neighbour entry for it, and a route to
+                // the other end's subnet through it.
+                let (gw4, gw6) = (ROUTER_IPV4[i], ROUTER_IPV6[i]);
+                netlink::add_neighbour(&handle, index, &dev, gw4.into(), MIDDLE_MAC[i]).await?;
+                let far = network(p.ipv4(peer).into(), p.ipv4_prefix);
+                netlink::add_route(&handle, index, far, p.ipv4_prefix, gw4.into()).await?;
+                if ipv6 {
+                    netlink::add_neighbour(&handle, index, &dev, gw6.into(), MIDDLE_MAC[i]).await?;
+                    let far = network(p.ipv6(peer).into(), p.ipv6_prefix);
+                    netlink::add_route(&handle, index, far, p.ipv6_prefix, gw6.into()).await?;
+                }
+            } else {
+                netlink::add_neighbour(&handle, index, &dev, p.ipv4(peer).into(), p.mac(peer))
                     .await?;
+                if ipv6 {
+                    netlink::add_neighbour(
+                        &handle,
+                        index,
+                        &dev,
+                        IpAddr::V6(p.ipv6(peer)),
+                        p.mac(peer),
+                    )
+                    .await?;
+                }
             }
             let mut eth = ethtool::connect()?;
             let wanted: Vec<(&str, bool)> = [
@@ -374,10 +455,10 @@ fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError
             interface: dev.clone(),
             ifindex: link.index,
             mac: Mac(link.mac.as_slice().try_into().unwrap_or([0; 6])),
-            ipv4: ADDRESSING.ipv4(side),
-            ipv4_prefix: ADDRESSING.ipv4_prefix,
-            ipv6: ipv6.then(|| ADDRESSING.ipv6(side)),
-            ipv6_prefix: ADDRESSING.ipv6_prefix,
+            ipv4: p.ipv4(side),
+            ipv4_prefix: p.ipv4_prefix,
+            ipv6: ipv6.then(|| p.ipv6(side)),
+            ipv6_prefix: p.ipv6_prefix,
             mtu: link.mtu,
             rx_queues: link.rx_queues,
             tx_queues: link.tx_queues,
@@ -387,6 +468,8 @@ fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError
             napi_defer_hard_irqs: defer,
             gro_flush_timeout_ns: flush,
             sysctls,
+            next_hop_mac: Some(Mac(middle::next_hop_mac(spec.kind, side))),
+            gateway: routed.then_some(ROUTER_IPV4[side.index()]),
         };
         check_applied(spec, &endpoint, &plan)?;
         Ok(endpoint)

@@ -352,3 +352,66 @@ fn a_new_pair_is_quiet_once_created() {
         "A's stack sent ICMPv6 after creation"
     );
 }
+
+#[test]
+fn every_topology_carries_udp_both_ways_and_leaves_nothing() {
+    if skip_without_root("every_topology_carries_udp_both_ways_and_leaves_nothing") {
+        return;
+    }
+    // Exclusive: the host must look the same before and after.
+    let _lock = HostLock::exclusive();
+    let before = snapshot();
+    for kind in [
+        setup::TopologyKind::Bridge,
+        setup::TopologyKind::Routed,
+        setup::TopologyKind::SameNs,
+    ] {
+        let mut spec = TopologySpec::new(test_id(&format!("k{}", &kind.name()[..2])));
+        spec.kind = kind;
+        spec.sysctls.accept_local = kind == setup::TopologyKind::SameNs;
+        let topo = Topology::create(&spec).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        for ipv6 in [false, true] {
+            udp_round_trip(topo.info(), ipv6, 1000)
+                .unwrap_or_else(|e| panic!("{kind} ipv6={ipv6}: {e}"));
+        }
+        let info = topo.info().clone();
+        let (a, b) = (info.endpoint(Side::A), info.endpoint(Side::B));
+        match kind {
+            setup::TopologyKind::SameNs => {
+                assert_eq!(a.namespace, b.namespace, "one namespace");
+                assert!(info.middle.is_none());
+            }
+            _ => {
+                let m = info.middle.as_ref().expect("a middle namespace");
+                assert_eq!(namespaces_of(&spec.id).len(), 3, "A, B and {}", m.namespace);
+                // The middle's ends exist in its namespace, as iproute2 sees them.
+                for l in &m.links {
+                    assert_eq!(ip_json(&m.namespace, l)["ifname"], l.as_str());
+                }
+            }
+        }
+        if kind == setup::TopologyKind::Routed {
+            assert_ne!(a.ipv4, b.ipv4);
+            assert_eq!(info.next_hop_mac(Side::A).to_string(), "02:76:62:00:00:0c");
+            let m = info.middle.as_ref().unwrap();
+            assert_eq!(
+                m.sysctls
+                    .get("net.ipv4.conf.all.forwarding")
+                    .map(String::as_str),
+                Some("1"),
+                "the router forwards, and the record says so"
+            );
+        }
+        topo.destroy()
+            .unwrap_or_else(|e| panic!("{kind}: destroy: {e}"));
+        assert_eq!(snapshot(), before, "{kind} left something behind");
+    }
+}
+
+#[test]
+fn same_ns_needs_accept_local() {
+    let mut spec = TopologySpec::new(setup::RunId::new("sn").unwrap());
+    spec.kind = setup::TopologyKind::SameNs;
+    let err = Topology::create(&spec).err().expect("refused").to_string();
+    assert!(err.contains("--accept-local"), "{err}");
+}

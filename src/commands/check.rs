@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use setup::{udp_round_trip, Topology};
+use setup::Topology;
 
 use crate::cli::CheckOptions;
 
@@ -26,7 +26,7 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<ExitCode> {
             mtu - header,
             if ipv6 { "IPv6" } else { "IPv4" }
         );
-        trips.push(udp_round_trip(&info, ipv6, opts.size)?);
+        trips.push(crate::preflight::round_trip(&info, ipv6, opts.size)?);
     }
     if opts.json {
         println!(

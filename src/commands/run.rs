@@ -125,6 +125,7 @@ fn measure(
         spec.validate(info.endpoints[0].mtu)
             .context("vethbench run")?;
     }
+    crate::preflight::round_trip(info, false, 64)?;
     'trials: for trial in 1..=opts.trials {
         for spec in &phases {
             let label = format!(

@@ -49,6 +49,29 @@ fn on_off(b: bool) -> String {
     if b { "on" } else { "off" }.into()
 }
 
+/// One line on how A and B connect.
+fn describe(info: &TopologyInfo) -> String {
+    let kind = info.spec.kind;
+    match &info.middle {
+        Some(m) => match (&m.bridge, &m.router_ipv4) {
+            (Some(bridge), _) => format!(
+                "{kind}: A - {} = bridge {bridge} = {} - B, in namespace {}",
+                m.links[0], m.links[1], m.namespace
+            ),
+            (_, Some([to_a, to_b])) => format!(
+                "{kind}: A - {} ({to_a}) router {} ({to_b}) {} - B, forwarding on",
+                m.links[0], m.namespace, m.links[1]
+            ),
+            _ => kind.to_string(),
+        },
+        None if kind == setup::TopologyKind::SameNs => format!(
+            "{kind}: both ends in {} (accept_local on; the kernel stack delivers A -> B over lo, AF_XDP crosses the veth)",
+            info.endpoints[0].namespace
+        ),
+        None => format!("{kind}: A - veth - B"),
+    }
+}
+
 /// Prints a topology as a table (or JSON).
 pub fn print_info(info: &TopologyInfo, json: bool) -> anyhow::Result<()> {
     if json {
@@ -58,6 +81,7 @@ pub fn print_info(info: &TopologyInfo, json: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    println!("topology: {}", describe(info));
     let rows: Vec<Vec<String>> = info
         .endpoints
         .iter()

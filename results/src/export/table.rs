@@ -138,12 +138,16 @@ fn trials_table(trials: &[&RunOutcome], labels: &[String]) -> String {
             .join(", ");
         let _ = writeln!(
             out,
-            "{prefix}frames: sent {} = received {} + attributed {}{} + unexplained {}  (warm-up included)",
+            "{prefix}frames: sent {} = received {} + attributed {}{} + unexplained {}  (warm-up included){}",
             a.sent,
             a.received,
             a.attributed_total(),
             if attributed.is_empty() { String::new() } else { format!(" ({attributed})") },
-            a.unexplained
+            a.unexplained,
+            match o.path.as_deref() {
+                Some(p) if p != "veth" => format!("; path A→B: {p}"),
+                _ => String::new(),
+            }
         );
     }
     out
