@@ -42,6 +42,15 @@ pub enum Command {
     /// regression, 1 a metric regressed (with --fail-on regression, the default), 2 unusable input
     /// (a file missing, malformed, or of another record format version).
     Compare(CompareArgs),
+    /// Measure every combination of settings (a sweep) and say which is best.
+    ///
+    /// The axes come from a TOML file (`[axes]` lists, `[run]` shared settings; see README) and/or
+    /// the flags below (a flag replaces the file's axis). The whole plan is checked before
+    /// anything runs. Each point is stored as a record under <out>/sweep-<name>/ as soon as it is
+    /// measured; --resume skips points already stored; Ctrl-C stops after tearing down and keeps
+    /// what was measured. Ends with the best point per objective (highest lossless rate, lowest
+    /// RTT p99) and its margin over the default settings.
+    Sweep(Box<SweepArgs>),
     /// Print stored result records in another format: table, json, csv, markdown or bmf.
     ///
     /// Exit status 2 if a file is missing, malformed, or of another record format version.
@@ -700,4 +709,109 @@ pub struct ExportArgs {
     /// table, json, csv, markdown or bmf (Bencher Metric Format).
     #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = parse_format)]
     pub format: Format,
+}
+
+fn parse_toggle_list(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" => Ok(true),
+        "off" | "false" => Ok(false),
+        _ => Err(format!("'{s}': on or off")),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Sweep file (TOML) with [axes] and [run] tables.
+    #[arg(value_name = "FILE.toml")]
+    pub file: Option<std::path::PathBuf>,
+    /// Frame sizes (axis), comma-separated.
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    pub size: Option<Vec<usize>>,
+    /// Modes (axis).
+    #[arg(long, value_enum, value_name = "MODE,...", value_delimiter = ',')]
+    pub mode: Option<Vec<ModeArg>>,
+    /// XDP attach modes (axis): drv, skb.
+    #[arg(long, value_enum, value_name = "MODE,...", value_delimiter = ',')]
+    pub xdp_mode: Option<Vec<XdpModeArg>>,
+    /// Descriptors per ring operation (axis).
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    pub batch: Option<Vec<u32>>,
+    /// Ring sizes (axis).
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    pub ring: Option<Vec<u32>>,
+    /// need_wakeup (axis): on, off.
+    #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]
+    pub need_wakeup: Option<Vec<bool>>,
+    /// Busy polling (axis): on, off.
+    #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]
+    pub busy_poll: Option<Vec<bool>>,
+    /// Queues of the veth ends (axis).
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    pub queues: Option<Vec<u32>>,
+    /// GRO on the veth ends (axis): on, off.
+    #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]
+    pub gro: Option<Vec<bool>>,
+    /// Topologies (axis): pair, bridge, routed, same-ns.
+    #[arg(long, value_name = "KIND,...", value_delimiter = ',', value_parser = parse_topology)]
+    pub topology: Option<Vec<TopologyKind>>,
+    /// Measuring time per trial, seconds (default 1).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+    /// Warm-up per trial, seconds (default 0.5).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub warmup: Option<f64>,
+    /// Trials per point (default 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub trials: Option<u32>,
+    /// Cores of A and B (default 0,1).
+    #[arg(long, value_name = "A,B", value_parser = parse_cores)]
+    pub cores: Option<[usize; 2]>,
+    /// Offered rate of open-loop modes, frames per second (default: as fast as possible).
+    #[arg(long, value_name = "PPS")]
+    pub rate: Option<u64>,
+    /// Results directory; the sweep's records go to <out>/sweep-<name>/.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: std::path::PathBuf,
+    /// Name of the sweep (default: the file's name without .toml, or "sweep").
+    #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
+    pub name: Option<String>,
+    /// Continue a sweep: skip the points already stored under its name.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+impl SweepArgs {
+    /// The axes and shared settings given as flags.
+    pub fn axes_and_shared(&self) -> (crate::sweep::Axes, crate::sweep::Shared) {
+        let axes = crate::sweep::Axes {
+            size: self.size.clone(),
+            mode: self
+                .mode
+                .as_ref()
+                .map(|m| m.iter().map(|&m| Mode::from(m)).collect()),
+            xdp_mode: self.xdp_mode.as_ref().map(|m| {
+                m.iter()
+                    .map(|m| match m {
+                        XdpModeArg::Drv => XdpMode::Drv,
+                        XdpModeArg::Skb => XdpMode::Skb,
+                    })
+                    .collect()
+            }),
+            batch: self.batch.clone(),
+            ring: self.ring.clone(),
+            need_wakeup: self.need_wakeup.clone(),
+            busy_poll: self.busy_poll.clone(),
+            queues: self.queues.clone(),
+            gro: self.gro.clone(),
+            topology: self.topology.clone(),
+        };
+        let shared = crate::sweep::Shared {
+            duration: self.duration,
+            warmup: self.warmup,
+            trials: self.trials.map(|t| t as usize),
+            cores: self.cores,
+            rate: self.rate,
+        };
+        (axes, shared)
+    }
 }

@@ -5,6 +5,8 @@ mod cli;
 mod commands;
 mod doctor;
 mod preflight;
+mod signals;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -38,6 +40,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Up(args) => commands::up::run(&args.try_into()?),
         cli::Command::Run(args) => commands::run::run(&(*args).try_into()?),
         cli::Command::Compare(args) => commands::compare::run(&args),
+        cli::Command::Sweep(args) => commands::sweep::run(&args),
         cli::Command::Export(args) => commands::export::run(&args),
         cli::Command::Check(args) => commands::check::run(&args.try_into()?),
         cli::Command::Down(args) => commands::down::run(&args.try_into()?),

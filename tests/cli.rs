@@ -906,3 +906,127 @@ fn a_router_that_does_not_forward_is_named_instead_of_measured() {
         "{err}"
     );
 }
+
+#[test]
+fn a_sweep_with_a_mistake_is_refused_before_anything_runs() {
+    if skip_without_root("a_sweep_with_a_mistake_is_refused_before_anything_runs") {
+        return;
+    }
+    let _lock = HostLock::exclusive();
+    let before = snapshot();
+    let dir = records_dir().join("sweep-bad");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "[axes]\nsize = [64]\nbatchsize = [1]\n").unwrap();
+    let o = vethbench(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o).1;
+    assert!(
+        err.contains("bad.toml:3:1") && err.contains("batchsize"),
+        "{err}"
+    );
+    std::fs::write(&file, "[axes]\nbatch = [64, 0]\n").unwrap();
+    let o = vethbench(&[
+        "sweep",
+        file.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("--batch 0"), "{}", text(&o).1);
+    assert_eq!(snapshot(), before, "nothing was created");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Record files of a sweep.
+fn sweep_points(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_sweep_stores_every_point_survives_ctrl_c_and_resumes() {
+    if skip_without_root("a_sweep_stores_every_point_survives_ctrl_c_and_resumes") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let out = records_dir().join("sweep");
+    let _ = std::fs::remove_dir_all(&out);
+    let dir = out.join("sweep-t");
+    let args = |duration: &'static str| -> Vec<String> {
+        [
+            "sweep",
+            "--name",
+            "t",
+            "--size",
+            "64,1500",
+            "--xdp-mode",
+            "drv,skb",
+            "--batch",
+            "16,64",
+            "--duration",
+            duration,
+            "--warmup",
+            "0",
+            "--out",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([out.to_str().unwrap().to_string()])
+        .collect()
+    };
+    // Interrupted part way: what was measured stays, the topology goes.
+    let child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
+        .args(args("0.5"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sweep");
+    let start = std::time::Instant::now();
+    while sweep_points(&dir) < 2 && start.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o).1);
+    let kept = sweep_points(&dir);
+    assert!((2..8).contains(&kept), "{kept} points stored");
+    assert!(text(&o).1.contains("--resume"), "{}", text(&o).1);
+    // The same sweep again is refused; with --resume it measures only what is missing.
+    let again: Vec<String> = args("0.1");
+    let again: Vec<&str> = again.iter().map(String::as_str).collect();
+    assert_eq!(vethbench(&again).status.code(), Some(2));
+    let mut resumed = again.clone();
+    resumed.push("--resume");
+    let o = vethbench(&resumed);
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{kept} stored already")),
+        "{stderr}"
+    );
+    assert_eq!(sweep_points(&dir), 8);
+    assert!(
+        stdout.contains("best, highest lossless rate (throughput 64 B)")
+            && stdout.contains("best, highest lossless rate (throughput 1500 B)"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

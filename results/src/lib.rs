@@ -10,6 +10,7 @@ pub mod load;
 mod record;
 mod stats;
 mod store;
+pub mod sweep;
 
 pub use compare::{compare, Comparison, MetricChange, Verdict, ALPHA};
 pub use export::{text_table, ExportError, Exporter, Format};

@@ -7,4 +7,5 @@ pub mod doctor;
 pub mod down;
 pub mod export;
 pub mod run;
+pub mod sweep;
 pub mod up;

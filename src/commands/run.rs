@@ -4,13 +4,11 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use anyhow::Context;
 use bench::report::RunOutcome;
 use bench::scenario::{run_until, RunSpec};
 use bench::suite::{compare, phases};
-use nix::sys::signal::{SigSet, Signal};
 use results::{record_path, save, save_baseline, Fingerprint, Record, Tool};
 use setup::{Topology, TopologyInfo};
 
@@ -18,7 +16,7 @@ use crate::cli::{FailOn, RunOptions};
 use crate::commands::compare::{report, Sides};
 
 pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
-    let interrupt = watch_signals()?;
+    let interrupt = crate::signals::watch()?;
     let r = &opts.run;
     eprintln!(
         "vethbench run: {}, {} B {}, cores A={} B={}, XDP {} mode, {:.1} s after {:.1} s warm-up{} each",
@@ -164,27 +162,6 @@ fn measure(
         }
     }
     Ok((outcomes, record, path))
-}
-
-/// SIGINT/SIGTERM set the returned flag (the run then stops sending, drains, and tears down)
-/// instead of killing the process with the topology up.
-fn watch_signals() -> anyhow::Result<Arc<AtomicBool>> {
-    let mut set = SigSet::empty();
-    set.add(Signal::SIGINT);
-    set.add(Signal::SIGTERM);
-    // Blocked here, before any worker starts, so every thread inherits the mask.
-    set.thread_block().context("block SIGINT/SIGTERM")?;
-    let flag = Arc::new(AtomicBool::new(false));
-    let seen = Arc::clone(&flag);
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            if set.wait().is_ok() {
-                seen.store(true, Ordering::Relaxed);
-            }
-        })
-        .context("start the signal thread")?;
-    Ok(flag)
 }
 
 fn us(ns: u64) -> String {

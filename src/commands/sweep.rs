@@ -1,0 +1,269 @@
+//! `vethbench sweep`: every point of a plan measured on its own topology group, stored as a record
+//! the moment it is measured, then the best point per objective.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bench::scenario::run_until;
+use results::sweep::{best, Best};
+use results::{load, save, text_table, Fingerprint, Record, Tool};
+use setup::{RunId, SetupError, Topology};
+
+use crate::cli::SweepArgs;
+use crate::sweep::{self, Point, SweepFile};
+
+/// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+const INTERRUPTED: u8 = 130;
+
+pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
+    let interrupt = crate::signals::watch()?;
+    let file = match &args.file {
+        Some(path) => sweep::read(path).map_err(|e| SetupError::InvalidInput {
+            flag: "FILE",
+            value: path.display().to_string(),
+            reason: format!("{e:#}"),
+        })?,
+        None => SweepFile::default(),
+    };
+    let (flag_axes, flag_shared) = args.axes_and_shared();
+    let axes = file.axes.overridden_by(flag_axes);
+    let shared = file.run.overridden_by(flag_shared);
+    let points = sweep::points(&axes, &shared)?;
+    let trials = shared.trials.unwrap_or(1);
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.file
+            .as_deref()
+            .and_then(Path::file_stem)
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "sweep".into())
+    });
+    let dir = args.out.join(format!("sweep-{name}"));
+    let mut stored: Vec<(String, Record)> = Vec::new();
+    let mut todo: Vec<Point> = Vec::new();
+    for p in points {
+        let path = dir.join(format!("{}.json", p.key));
+        if !path.exists() {
+            todo.push(p);
+            continue;
+        }
+        if !args.resume {
+            return Err(SetupError::InvalidInput {
+                flag: "--name",
+                value: name.clone(),
+                reason: format!(
+                    "sweep '{name}' already has results in {}: add --resume to continue it, or pick another --name",
+                    dir.display()
+                ),
+            }
+            .into());
+        }
+        stored.push((p.key, load(&path).context("--resume")?));
+    }
+    let first = todo.first().map(|p| &p.run);
+    eprintln!(
+        "sweep '{name}': {} points, {} stored already, {trials} trial(s) of {:.1} s after {:.1} s warm-up each; records in {}",
+        todo.len() + stored.len(),
+        stored.len(),
+        first.map(|r| r.duration_ns as f64 / 1e9).unwrap_or(0.0),
+        first.map(|r| r.warmup_ns as f64 / 1e9).unwrap_or(0.0),
+        dir.display()
+    );
+    let mut progress = Progress::new(todo.len());
+    let mut start = 0;
+    'groups: while start < todo.len() {
+        let group = todo[start].topology_group();
+        let end = todo[start..]
+            .iter()
+            .position(|p| p.topology_group() != group)
+            .map_or(todo.len(), |n| start + n);
+        let mut spec = todo[start].topology.clone();
+        spec.id = RunId::generate();
+        let topology = Topology::create(&spec)
+            .with_context(|| format!("building a {} topology for the sweep", spec.kind))?;
+        crate::preflight::round_trip(topology.info(), false, 64)?;
+        let load = results::load::sample(&todo[start].run.cores, Duration::from_millis(250));
+        for p in &todo[start..end] {
+            let Some(record) = measure(topology.info(), p, trials, &load, &interrupt)? else {
+                break 'groups;
+            };
+            save(&dir.join(format!("{}.json", p.key)), &record)
+                .context("saving the point's record")?;
+            progress.done(&p.key, &record);
+            stored.push((p.key.clone(), record));
+        }
+        topology.destroy().context("tearing down")?;
+        start = end;
+    }
+    progress.finish();
+    print_points(&stored);
+    print_best(&best(&stored));
+    if interrupt.load(Ordering::Relaxed) {
+        eprintln!(
+            "interrupted: {} of {} points stored; run the same command with --resume to continue",
+            stored.len(),
+            todo.len() + stored.len() - progress.done_count
+        );
+        return Ok(ExitCode::from(INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A point's trials as a record; `None` if interrupted (a partial point is not stored, so
+/// `--resume` measures it again).
+fn measure(
+    info: &setup::TopologyInfo,
+    p: &Point,
+    trials: usize,
+    load: &[results::load::CoreLoad],
+    interrupt: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<Option<Record>> {
+    let tool = Tool {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: env!("VETHBENCH_GIT_COMMIT").to_string(),
+    };
+    let mut record = Record::new(
+        &info.spec.id.to_string(),
+        tool,
+        Fingerprint::take(info),
+        trials,
+    );
+    record.note_core_load(load);
+    for _ in 0..trials {
+        let outcome =
+            run_until(info, &p.run, interrupt).with_context(|| format!("sweep point {}", p.key))?;
+        if interrupt.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        record.add_trial(&p.run, outcome);
+    }
+    Ok(Some(record))
+}
+
+/// A progress bar with ETA on a terminal; a plain line per point with an ETA in logs.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    done_count: usize,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} points, {elapsed} elapsed, ETA {eta}  {msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            done_count: 0,
+            started: Instant::now(),
+        }
+    }
+
+    fn done(&mut self, key: &str, record: &Record) {
+        self.done_count += 1;
+        let figure = headline(record);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!("{key}: {figure}"));
+                bar.inc(1);
+            }
+            None => {
+                let per = self.started.elapsed().as_secs_f64() / self.done_count as f64;
+                let eta = per * (self.total - self.done_count) as f64;
+                eprintln!(
+                    "[{}/{}] {key}: {figure} (ETA {eta:.0} s)",
+                    self.done_count, self.total
+                );
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+}
+
+/// The point's main figure: RTT p50 where frames return, else the received rate.
+fn headline(record: &Record) -> String {
+    let e = |m: &str| {
+        record
+            .scenarios
+            .first()
+            .and_then(|s| s.estimates.get(m))
+            .map(|e| e.median)
+    };
+    match (e("rtt_p50_us"), e("received_pps")) {
+        (Some(rtt), _) => format!("RTT p50 {rtt:.1} µs"),
+        (None, Some(pps)) => format!("{:.3} Mpps", pps / 1e6),
+        _ => "-".into(),
+    }
+}
+
+fn print_points(stored: &[(String, Record)]) {
+    let cell = |r: &Record, m: &str, scale: f64| {
+        r.scenarios
+            .first()
+            .and_then(|s| s.estimates.get(m))
+            .map(|e| format!("{:.3}", e.median * scale))
+            .unwrap_or_else(|| "-".into())
+    };
+    let rows: Vec<Vec<String>> = stored
+        .iter()
+        .map(|(k, r)| {
+            vec![
+                k.clone(),
+                cell(r, "received_pps", 1e-6),
+                cell(r, "loss_pct", 1.0),
+                cell(r, "rtt_p50_us", 1.0),
+                cell(r, "rtt_p99_us", 1.0),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        text_table(
+            &[
+                "point",
+                "received Mpps",
+                "loss %",
+                "RTT p50 µs",
+                "RTT p99 µs"
+            ],
+            &rows
+        )
+    );
+}
+
+fn print_best(best: &[Best]) {
+    for b in best {
+        let margin = match (&b.default, b.margin_pct) {
+            (Some((k, v)), Some(m)) if *k == b.point => {
+                format!(
+                    "the default setting itself ({v:.3} {}); margin {m:+.1} %",
+                    b.unit
+                )
+            }
+            (Some((k, v)), Some(m)) => {
+                format!("{m:+.1} % over the default {k} ({v:.3} {})", b.unit)
+            }
+            _ => "no point with the default settings at this mode and size to compare with".into(),
+        };
+        println!(
+            "best, {}: {} at {:.3} {}; {margin}",
+            b.objective, b.point, b.value, b.unit
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! A sweep plan: axes (lists of settings) whose cartesian product are the points to measure, and
+//! settings shared by every point. Read from a TOML file and/or the command line, and checked as a
+//! whole before anything runs.
+//!
+//! ```toml
+//! [axes]                      # every combination is one point
+//! size = [64, 1500]
+//! mode = ["throughput", "latency"]
+//! xdp_mode = ["drv", "skb"]
+//! batch = [16, 64]
+//! ring = [2048, 4096]
+//! need_wakeup = [true, false]
+//! busy_poll = [false, true]
+//! queues = [1, 2]
+//! gro = [false, true]
+//! topology = ["pair", "bridge"]
+//! [run]                       # the same for every point
+//! duration = 1.0
+//! warmup = 0.5
+//! trials = 1
+//! cores = [0, 1]
+//! rate = 100000
+//! ```
+
+use std::path::Path;
+
+use bench::scenario::{Mode, RunSpec};
+use bpf::XdpMode;
+use serde::Deserialize;
+use setup::{RunId, TopologyKind, TopologySpec};
+
+/// The axes: each a list of values; a missing axis keeps the default of `vethbench run`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axes {
+    /// Frame sizes, bytes.
+    pub size: Option<Vec<usize>>,
+    /// Modes.
+    pub mode: Option<Vec<Mode>>,
+    /// XDP attach modes.
+    pub xdp_mode: Option<Vec<XdpMode>>,
+    /// Descriptors per ring operation.
+    pub batch: Option<Vec<u32>>,
+    /// Ring sizes.
+    pub ring: Option<Vec<u32>>,
+    /// need_wakeup on the AF_XDP rings.
+    pub need_wakeup: Option<Vec<bool>>,
+    /// Busy polling of the sockets.
+    pub busy_poll: Option<Vec<bool>>,
+    /// rx/tx queues of the veth ends.
+    pub queues: Option<Vec<u32>>,
+    /// GRO on the veth ends.
+    pub gro: Option<Vec<bool>>,
+    /// Topologies.
+    pub topology: Option<Vec<TopologyKind>>,
+}
+
+impl Axes {
+    /// `self`, with every axis `other` sets replacing ours (command-line flags over the file).
+    pub fn overridden_by(self, other: Axes) -> Axes {
+        Axes {
+            size: other.size.or(self.size),
+            mode: other.mode.or(self.mode),
+            xdp_mode: other.xdp_mode.or(self.xdp_mode),
+            batch: other.batch.or(self.batch),
+            ring: other.ring.or(self.ring),
+            need_wakeup: other.need_wakeup.or(self.need_wakeup),
+            busy_poll: other.busy_poll.or(self.busy_poll),
+            queues: other.queues.or(self.queues),
+            gro: other.gro.or(self.gro),
+            topology: other.topology.or(self.topology),
+        }
+    }
+}
+
+/// Settings shared by every point.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shared {
+    /// Measuring time per trial, seconds (default 1).
+    pub duration: Option<f64>,
+    /// Warm-up per trial, seconds (default 0.5).
+    pub warmup: Option<f64>,
+    /// Trials per point (default 1).
+    pub trials: Option<usize>,
+    /// Cores of A and B (default 0, 1).
+    pub cores: Option<[usize; 2]>,
+    /// Offered rate for open-loop modes, frames per second (default: as fast as possible).
+    pub rate: Option<u64>,
+}
+
+impl Shared {
+    /// `self`, with every setting `other` has replacing ours.
+    pub fn overridden_by(self, other: Shared) -> Shared {
+        Shared {
+            duration: other.duration.or(self.duration),
+            warmup: other.warmup.or(self.warmup),
+            trials: other.trials.or(self.trials),
+            cores: other.cores.or(self.cores),
+            rate: other.rate.or(self.rate),
+        }
+    }
+}
+
+/// A sweep file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepFile {
+    /// The axes.
+    #[serde(default)]
+    pub axes: Axes,
+    /// The shared settings.
+    #[serde(default)]
+    pub run: Shared,
+}
+
+/// Reads a sweep file; errors name the file and, for TOML mistakes (an unknown key, a wrong type),
+/// the line and column.
+pub fn read(path: &Path) -> anyhow::Result<SweepFile> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
+        anyhow::anyhow!(
+            "{}:{line}:{col}: {}",
+            path.display(),
+            e.message().trim_end()
+        )
+    })
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// One point of the sweep.
+#[derive(Clone, Debug)]
+pub struct Point {
+    /// Stable name of the point (also its record's file name).
+    pub key: String,
+    /// The topology it needs (id filled in when it is built).
+    pub topology: TopologySpec,
+    /// The measurement.
+    pub run: RunSpec,
+}
+
+impl Point {
+    /// What must be equal for two points to share a topology.
+    pub fn topology_group(&self) -> (TopologyKind, u32, Option<bool>) {
+        (self.topology.kind, self.topology.queues, self.topology.gro)
+    }
+}
+
+fn on_off(b: bool) -> &'static str {
+    if b {
+        "on"
+    } else {
+        "off"
+    }
+}
+
+/// The values of an axis, or its one default.
+fn values<T: Clone>(axis: &Option<Vec<T>>, default: T) -> Vec<T> {
+    axis.clone().unwrap_or_else(|| vec![default])
+}
+
+/// Every point of the plan, in a stable order (topology settings outermost, so points that share
+/// a topology run one after another); checked before anything runs.
+pub fn points(axes: &Axes, shared: &Shared) -> Result<Vec<Point>, setup::SetupError> {
+    let base = RunSpec {
+        duration_ns: (shared.duration.unwrap_or(1.0) * 1e9) as u64,
+        warmup_ns: (shared.warmup.unwrap_or(0.5) * 1e9) as u64,
+        cores: shared.cores.unwrap_or([0, 1]),
+        ..RunSpec::new(Mode::Throughput)
+    };
+    let d = base.xsk.clone();
+    let topology = values(&axes.topology, TopologyKind::Pair);
+    let queues = values(&axes.queues, 1);
+    let gro: Vec<Option<bool>> = match &axes.gro {
+        Some(g) => g.iter().map(|&b| Some(b)).collect(),
+        None => vec![None],
+    };
+    let mode = values(&axes.mode, Mode::Throughput);
+    let size = values(&axes.size, 64);
+    let xdp_mode = values(&axes.xdp_mode, XdpMode::Drv);
+    let batch = values(&axes.batch, d.batch);
+    let ring = values(&axes.ring, d.ring);
+    let need_wakeup = values(&axes.need_wakeup, d.need_wakeup);
+    let busy_poll = values(&axes.busy_poll, d.busy_poll);
+    let lens = [
+        topology.len(),
+        queues.len(),
+        gro.len(),
+        mode.len(),
+        size.len(),
+        xdp_mode.len(),
+        batch.len(),
+        ring.len(),
+        need_wakeup.len(),
+        busy_poll.len(),
+    ];
+    let id = RunId::new("sweep")?;
+    let mut out = Vec::new();
+    for n in 0..lens.iter().product::<usize>() {
+        // Mixed-radix digits of n, the first axis the slowest.
+        let mut i = [0usize; 10];
+        let mut rest = n;
+        for (k, len) in lens.iter().enumerate().rev() {
+            i[k] = rest % len;
+            rest /= len;
+        }
+        let mut t = TopologySpec::new(id.clone());
+        t.kind = topology[i[0]];
+        t.queues = queues[i[1]];
+        t.gro = gro[i[2]];
+        t.sysctls.accept_local = t.kind == TopologyKind::SameNs;
+        t.validate()?;
+        let mut run = base.clone();
+        run.mode = mode[i[3]];
+        run.size = size[i[4]];
+        run.xdp_mode = xdp_mode[i[5]];
+        run.xsk.batch = batch[i[6]];
+        run.xsk.ring = ring[i[7]];
+        run.xsk.need_wakeup = need_wakeup[i[8]];
+        run.xsk.busy_poll = busy_poll[i[9]];
+        run.rate = shared.rate.filter(|_| !run.mode.closed_loop());
+        let key = format!(
+            "{}-{}B-{}-batch{}-ring{}-wakeup{}-busypoll{}-q{}-gro{}-{}",
+            run.mode.name(),
+            run.size,
+            run.xdp_mode,
+            run.xsk.batch,
+            run.xsk.ring,
+            on_off(run.xsk.need_wakeup),
+            on_off(run.xsk.busy_poll),
+            t.queues,
+            t.gro.map(on_off).unwrap_or("default"),
+            t.kind.name()
+        );
+        run.validate(t.mtu)
+            .map_err(|e| setup::SetupError::InvalidInput {
+                flag: "sweep point",
+                value: key.clone(),
+                reason: e.to_string(),
+            })?;
+        out.push(Point {
+            key,
+            topology: t,
+            run,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<SweepFile, String> {
+        // One directory per call: the tests run in parallel.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("vethbench-sweep-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.toml");
+        std::fs::write(&path, text).unwrap();
+        let parsed = read(&path).map_err(|e| e.to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        parsed
+    }
+
+    #[test]
+    fn the_product_of_the_axes_is_the_plan() {
+        let f = parse(
+            "[axes]\nsize = [64, 1500]\nxdp_mode = [\"drv\", \"skb\"]\nbatch = [16, 64]\n[run]\nduration = 0.5\n",
+        )
+        .unwrap();
+        let p = points(&f.axes, &f.run).unwrap();
+        assert_eq!(p.len(), 8);
+        assert_eq!(
+            p[0].key,
+            "throughput-64B-drv-batch16-ring4096-wakeupon-busypolloff-q1-grodefault-pair"
+        );
+        assert!(p.iter().all(|x| x.run.duration_ns == 500_000_000));
+        let mut keys: Vec<&str> = p.iter().map(|x| x.key.as_str()).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), 8, "keys are unique");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_line() {
+        let err = parse("[axes]\nsize = [64]\nbatchsize = [1]\n").unwrap_err();
+        assert!(err.contains("s.toml:3:1"), "{err}");
+        assert!(err.contains("batchsize"), "{err}");
+        let err = parse("[axes]\nmode = [\"fast\"]\n").unwrap_err();
+        assert!(err.contains(":2:") && err.contains("fast"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_before_anything_runs() {
+        let f = parse("[axes]\nbatch = [0]\n").unwrap();
+        let err = points(&f.axes, &f.run).unwrap_err().to_string();
+        assert!(err.contains("--batch"), "{err}");
+        let f = parse("[axes]\nqueues = [65]\n").unwrap();
+        assert!(points(&f.axes, &f.run)
+            .unwrap_err()
+            .to_string()
+            .contains("--queues"));
+    }
+
+    #[test]
+    fn flags_replace_the_file_s_axes() {
+        let file = Axes {
+            size: Some(vec![64, 128]),
+            batch: Some(vec![1]),
+            ..Axes::default()
+        };
+        let flags = Axes {
+            size: Some(vec![1500]),
+            ..Axes::default()
+        };
+        let a = file.overridden_by(flags);
+        assert_eq!(a.size, Some(vec![1500]));
+        assert_eq!(a.batch, Some(vec![1]));
+    }
+}
