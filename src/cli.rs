@@ -51,6 +51,13 @@ pub enum Command {
     /// what was measured. Ends with the best point per objective (highest lossless rate, lowest
     /// RTT p99) and its margin over the default settings.
     Sweep(Box<SweepArgs>),
+    /// Write one self-contained HTML report (SVG plots, no network) from result records:
+    /// throughput by frame size, latency percentiles, per-knob effects of sweeps, an optional
+    /// comparison, and where each record was measured.
+    ///
+    /// RESULTS are record files or directories (searched recursively for records). Exit status
+    /// 2 if a named file is missing or not a record.
+    Report(ReportArgs),
     /// Print stored result records in another format: table, json, csv, markdown or bmf.
     ///
     /// Exit status 2 if a file is missing, malformed, or of another record format version.
@@ -814,4 +821,20 @@ impl SweepArgs {
         };
         (axes, shared)
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Record files or directories of records.
+    #[arg(required = true, value_name = "RESULTS")]
+    pub results: Vec<std::path::PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long, value_name = "FILE", default_value = "report.html")]
+    pub output: std::path::PathBuf,
+    /// Also show a comparison of two records (baseline, new).
+    #[arg(long, num_args = 2, value_names = ["BASELINE", "NEW"])]
+    pub compare: Option<Vec<std::path::PathBuf>>,
+    /// Noise band of the comparison.
+    #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
+    pub noise: f64,
 }

@@ -41,6 +41,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Run(args) => commands::run::run(&(*args).try_into()?),
         cli::Command::Compare(args) => commands::compare::run(&args),
         cli::Command::Sweep(args) => commands::sweep::run(&args),
+        cli::Command::Report(args) => commands::report::run(&args),
         cli::Command::Export(args) => commands::export::run(&args),
         cli::Command::Check(args) => commands::check::run(&args.try_into()?),
         cli::Command::Down(args) => commands::down::run(&args.try_into()?),

@@ -1030,3 +1030,52 @@ fn a_sweep_stores_every_point_survives_ctrl_c_and_resumes() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn report_writes_one_self_contained_html_file() {
+    if skip_without_root("report_writes_one_self_contained_html_file") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let dir = records_dir().join("report");
+    let _ = std::fs::remove_dir_all(&dir);
+    let o = vethbench(&[
+        "run",
+        "--mode",
+        "latency",
+        "--size",
+        "64,512",
+        "--count",
+        "300",
+        "--duration",
+        "0",
+        "--warmup",
+        "0",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let page = dir.join("report.html");
+    let o = vethbench(&[
+        "report",
+        dir.to_str().unwrap(),
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let html = std::fs::read_to_string(&page).expect("report written");
+    assert!(
+        html.contains("RTT by percentile"),
+        "spectrum from the stored histograms"
+    );
+    assert!(html.contains("<svg") && !html.contains("<script"));
+    let missing = vethbench(&[
+        "report",
+        "/nonexistent/r.json",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).1.contains("/nonexistent/r.json"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -53,6 +53,17 @@ pub fn histogram_v2_base64(h: &Histogram<u64>) -> String {
     }
 }
 
+/// Reads back a histogram written by [`histogram_v2_base64`]; `None` if it is not one.
+pub fn histogram_from_v2_base64(text: &str) -> Option<Histogram<u64>> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .ok()
+}
+
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -258,6 +269,11 @@ mod tests {
         let s = LatencySummary::of(&h).unwrap();
         assert_eq!(s.samples, 1000);
         assert!((499_000..=501_000).contains(&s.p50_ns), "{s:?}");
-        assert!(!histogram_v2_base64(&h).is_empty());
+        let text = histogram_v2_base64(&h);
+        let back = histogram_from_v2_base64(&text).expect("reads back");
+        assert_eq!(back.len(), 1000);
+        assert_eq!(back.value_at_quantile(0.5), h.value_at_quantile(0.5));
+        assert!(histogram_from_v2_base64("not base64!").is_none());
+        assert!(histogram_from_v2_base64("AAAA").is_none());
     }
 }

@@ -8,6 +8,7 @@ mod export;
 mod fingerprint;
 pub mod load;
 mod record;
+pub mod report;
 mod stats;
 mod store;
 pub mod sweep;

@@ -28,8 +28,26 @@ pub struct Best {
     pub margin_pct: Option<f64>,
 }
 
+/// The knobs a sweep varies, as (name, value) of one point.
+pub fn knobs(spec: &RunSpec, topology: &TopologySpec) -> [(&'static str, String); 8] {
+    let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
+    [
+        ("XDP mode", spec.xdp_mode.to_string()),
+        ("batch", spec.xsk.batch.to_string()),
+        ("ring", spec.xsk.ring.to_string()),
+        ("need_wakeup", on_off(spec.xsk.need_wakeup)),
+        ("busy poll", on_off(spec.xsk.busy_poll)),
+        ("queues", topology.queues.to_string()),
+        (
+            "GRO",
+            topology.gro.map(on_off).unwrap_or_else(|| "default".into()),
+        ),
+        ("topology", topology.kind.to_string()),
+    ]
+}
+
 /// Whether a point ran with every knob at its default.
-fn is_default(spec: &RunSpec, topology: &TopologySpec) -> bool {
+pub fn is_default(spec: &RunSpec, topology: &TopologySpec) -> bool {
     let d = XskConfig::default();
     spec.xsk.batch == d.batch
         && spec.xsk.ring == d.ring

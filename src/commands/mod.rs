@@ -6,6 +6,7 @@ pub mod compare;
 pub mod doctor;
 pub mod down;
 pub mod export;
+pub mod report;
 pub mod run;
 pub mod sweep;
 pub mod up;
