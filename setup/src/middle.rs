@@ -56,15 +56,7 @@ fn plan(spec: &TopologySpec, links: &[String; 2], bridge: &str) -> Vec<(String, 
                 ));
                 plan.push((format!("net.ipv4.conf.{dev}.proxy_arp"), flag(s.proxy_arp)));
                 if spec.mtu >= IPV6_MIN_MTU {
-                    // Quiet, as on the ends (see topology.rs).
-                    for (knob, value) in [
-                        ("accept_dad", "0"),
-                        ("router_solicitations", "0"),
-                        ("mldv1_unsolicited_report_interval", "20"),
-                        ("mldv2_unsolicited_report_interval", "20"),
-                    ] {
-                        plan.push((format!("net.ipv6.conf.{dev}.{knob}"), value.into()));
-                    }
+                    plan.extend(sysctl::quiet_ipv6(dev));
                 }
             }
         }

@@ -349,19 +349,7 @@ fn sysctl_plan(spec: &TopologySpec, dev: &str) -> Vec<(String, String)> {
         plan.push((format!("net.ipv4.conf.{dev}.{knob}"), value));
     }
     if spec.mtu >= IPV6_MIN_MTU {
-        // Keep IPv6 autoconfiguration from sending during measurements: no DAD probe, no router
-        // solicitations, and the MLD reports' retransmissions within 20 ms (a whole number of
-        // jiffies at HZ 100, 250 and 1000) instead of up to a second later. Otherwise a few frames
-        // of A's own stack cross the veth in the first trial, where the drop counters (which count
-        // every frame) may charge them to ours.
-        for (knob, value) in [
-            ("accept_dad", "0"),
-            ("router_solicitations", "0"),
-            ("mldv1_unsolicited_report_interval", "20"),
-            ("mldv2_unsolicited_report_interval", "20"),
-        ] {
-            plan.push((format!("net.ipv6.conf.{dev}.{knob}"), value.to_string()));
-        }
+        plan.extend(sysctl::quiet_ipv6(dev));
     }
     plan
 }
