@@ -11,7 +11,9 @@ header "out: $out"
 "$bin" sweep --name demo --size 64,1500 --xdp-mode drv,skb --batch 16,64 --duration 1 --warmup 0.5 --out "$out"
 "$bin" run --duration 0.5 --trials 2 --out "$out/suite" >/dev/null
 suite=$(ls "$out"/suite/*.json | head -1)
-"$bin" report "$out/sweep-demo" "$suite" -o "$out/report.html"
+# The comparison view: batch 64 (the default) against batch 16, 64-byte frames, native XDP.
+point() { echo "$out/sweep-demo/throughput-64B-drv-batch$1-ring4096-wakeupon-busypolloff-q1-grodefault-pair.json"; }
+"$bin" report "$out/sweep-demo" "$suite" --compare "$(point 64)" "$(point 16)" -o "$out/report.html"
 if command -v chromium >/dev/null; then
   chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \

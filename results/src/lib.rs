@@ -13,7 +13,7 @@ mod stats;
 mod store;
 pub mod sweep;
 
-pub use compare::{compare, Comparison, MetricChange, Verdict, ALPHA};
+pub use compare::{compare, judged, Comparison, MetricChange, Verdict, ALPHA};
 pub use export::{text_table, ExportError, Exporter, Format};
 pub use fingerprint::Fingerprint;
 pub use record::{

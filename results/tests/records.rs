@@ -6,7 +6,7 @@ mod fixture;
 
 use bench::scenario::Mode;
 use fixture::{outcome, record, spec};
-use results::{load, record_path, save, Record, RecordError, Warning};
+use results::{load, record_path, save, Record, RecordError, Verdict, Warning};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vethbench-records-{}-{name}", std::process::id()));
@@ -151,6 +151,15 @@ fn the_loader_never_panics_on_arbitrary_bytes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The verdict on `metric` (the first scenario that has it).
+fn verdict(c: &results::Comparison, metric: &str) -> Verdict {
+    c.changes
+        .iter()
+        .find(|m| m.metric == metric)
+        .map(|m| m.verdict)
+        .expect(metric)
+}
+
 fn with_trials(mode: Mode, rates: &[f64], rtt_us: Option<u64>) -> Record {
     let mut r = record();
     for &pps in rates {
@@ -161,14 +170,7 @@ fn with_trials(mode: Mode, rates: &[f64], rtt_us: Option<u64>) -> Record {
 
 #[test]
 fn compare_tells_regression_improvement_and_noise_apart() {
-    use results::{compare, Verdict};
-    let verdict = |c: &results::Comparison, metric: &str| {
-        c.changes
-            .iter()
-            .find(|m| m.metric == metric)
-            .map(|m| m.verdict)
-            .expect(metric)
-    };
+    use results::compare;
     let base = with_trials(Mode::Throughput, &[100.0, 101.0, 99.0], None);
     let worse = with_trials(Mode::Throughput, &[80.0, 81.0, 79.0], None);
     let better = with_trials(Mode::Throughput, &[120.0, 121.0, 119.0], None);
@@ -249,4 +251,27 @@ fn compare_reports_unmatched_scenarios_and_different_kernels() {
         "{:?}",
         c.fingerprint_differences
     );
+}
+
+#[test]
+fn kernel_stack_one_way_times_are_shown_but_not_judged() {
+    // Two identical runs seen here: A→B/B→A swapped between runs, the round trip unchanged.
+    let run = |a2b: [u64; 3]| {
+        let mut r = record();
+        for us in a2b {
+            let mut t = fixture::trial(Mode::UdpPingpong, 64, 13_000.0, Some(77));
+            if let Some(l) = t.one_way_a2b.as_mut() {
+                l.p50_ns = us * 1000;
+            }
+            r.add_trial(&spec(Mode::UdpPingpong, [0, 1]), t);
+        }
+        r
+    };
+    let c = results::compare(&run([42, 42, 42]), &run([35, 34, 35]), 2.0);
+    assert_eq!(verdict(&c, "a2b_p50_us"), Verdict::NotJudged);
+    assert_eq!(verdict(&c, "rtt_p50_us"), Verdict::NoChange);
+    assert!(!c.regressed());
+    // AF_XDP one-way times are judged.
+    assert!(results::judged(Mode::Latency, "a2b_p50_us"));
+    assert!(!results::judged(Mode::UdpFlood, "a2b_p50_us"));
 }
