@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sweep-and-report check: a sweep of 2 sizes x 2 XDP modes x 2 batch sizes (8 points, with its
 # progress bar on a terminal), the suite for the AF_XDP vs kernel-stack plots, one HTML report of
-# both, and a PNG of it rendered by headless Chromium to look at.
+# both (with batch 16 compared against the default 64), and a PNG of it rendered by headless
+# Chromium to look at.
 # Usage (root, after cargo build --release; apt-get install chromium): bench/sweep-report.sh [OUT]
 source "$(dirname "$0")/lib.sh"
 out=${1:-/tmp/vethbench-sweep-report}

@@ -72,8 +72,14 @@ pub fn html(
                 )
             })
             .collect();
+        let name = |label: &str| {
+            std::path::Path::new(label)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| label.to_string())
+        };
         let svg = interval_chart(
-            &format!("{} against {}", new.0, base.0),
+            &format!("{} against {}", name(&new.0), name(&base.0)),
             "change of the median, % (95 % interval; grey: noise band)",
             &rows,
             noise,
