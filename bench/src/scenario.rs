@@ -69,6 +69,23 @@ impl Mode {
         matches!(self, Mode::Icmp | Mode::UdpPingpong | Mode::UdpFlood)
     }
 
+    /// Every mode, in the order `--help` lists them.
+    pub const ALL: [Mode; 8] = [
+        Mode::Throughput,
+        Mode::L2fwd,
+        Mode::Latency,
+        Mode::XdpDrop,
+        Mode::XdpTx,
+        Mode::Icmp,
+        Mode::UdpPingpong,
+        Mode::UdpFlood,
+    ];
+
+    /// The mode of a command-line name.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|m| m.name() == name)
+    }
+
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {

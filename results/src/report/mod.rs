@@ -168,10 +168,10 @@ fn throughput_by_size(records: &[Labelled]) -> Result<Vec<String>, String> {
     let series: Vec<Series> = by_mode
         .into_iter()
         .map(|(mode, sizes)| Series {
-            label: format!(
-                "{mode} ({})",
-                kind(mode_of(mode).unwrap_or(Mode::Throughput))
-            ),
+            label: match Mode::from_name(mode) {
+                Some(m) => format!("{mode} ({})", kind(m)),
+                None => mode.to_string(),
+            },
             points: sizes
                 .into_iter()
                 .map(|(size, v)| (size as f64, median(v)))
@@ -192,21 +192,6 @@ fn throughput_by_size(records: &[Labelled]) -> Result<Vec<String>, String> {
         x_range: None,
         legend: SeriesLabelPosition::MiddleRight,
     })?])
-}
-
-fn mode_of(name: &str) -> Option<Mode> {
-    [
-        Mode::Throughput,
-        Mode::L2fwd,
-        Mode::Latency,
-        Mode::XdpDrop,
-        Mode::XdpTx,
-        Mode::Icmp,
-        Mode::UdpPingpong,
-        Mode::UdpFlood,
-    ]
-    .into_iter()
-    .find(|m| m.name() == name)
 }
 
 /// Percentiles drawn, as `1 / (1 - q)` on a log axis (HdrHistogram's percentile plot).
@@ -317,7 +302,9 @@ fn knob_effects(records: &[Labelled]) -> Result<Vec<String>, String> {
         for closed in [false, true] {
             let series: Vec<Series> = lines
                 .iter()
-                .filter(|((mode, _), _)| mode_of(mode).is_some_and(|m| m.closed_loop() == closed))
+                .filter(|((mode, _), _)| {
+                    Mode::from_name(mode).is_some_and(|m| m.closed_loop() == closed)
+                })
                 // A line needs two values of the knob; lone points (e.g. a suite record at the
                 // defaults) say nothing about the knob.
                 .filter(|(_, points)| points.len() >= 2)
