@@ -9,7 +9,7 @@ use anyhow::Context;
 use bench::report::RunOutcome;
 use bench::scenario::{run_until, RunSpec};
 use bench::suite::{compare, phases};
-use results::{record_path, save, save_baseline, Fingerprint, Record, Tool};
+use results::{record_path, save, save_baseline, Fingerprint, Record};
 use setup::{Topology, TopologyInfo};
 
 use crate::cli::{FailOn, RunOptions};
@@ -104,10 +104,7 @@ fn measure(
             })
             .collect()
     };
-    let tool = Tool {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        git_commit: env!("VETHBENCH_GIT_COMMIT").to_string(),
-    };
+    let tool = super::tool();
     let run_id = info.spec.id.to_string();
     let mut record = Record::new(&run_id, tool, Fingerprint::take(info), opts.trials);
     // Nothing of ours runs yet: whatever keeps the pinned cores busy now is someone else.

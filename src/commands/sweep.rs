@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bench::scenario::run_until;
 use results::sweep::{best, Best};
-use results::{load, save, text_table, Fingerprint, Record, Tool};
+use results::{load, save, text_table, Fingerprint, Record};
 use setup::{RunId, SetupError, Topology};
 
 use crate::cli::SweepArgs;
@@ -121,10 +121,7 @@ fn measure(
     load: &[results::load::CoreLoad],
     interrupt: &std::sync::atomic::AtomicBool,
 ) -> anyhow::Result<Option<Record>> {
-    let tool = Tool {
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        git_commit: env!("VETHBENCH_GIT_COMMIT").to_string(),
-    };
+    let tool = super::tool();
     let mut record = Record::new(
         &info.spec.id.to_string(),
         tool,
