@@ -125,7 +125,7 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Every scenario of every record with the knobs of its record's topology.
+/// Every scenario of every record, with its record (whose fingerprint holds the topology settings).
 fn scenarios(records: &[Labelled]) -> impl Iterator<Item = (&Record, &ScenarioRecord)> {
     records
         .iter()
