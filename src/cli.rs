@@ -65,11 +65,15 @@ pub enum Command {
     /// Send a UDP datagram across a topology and back (IPv4 and, if MTU >= 1280, IPv6).
     Check(CheckArgs),
     /// Remove the topology of one run id.
-    Down(DownArgs),
-    /// Remove every leftover of ours (namespaces vb-<id>-<x>, links vb<id><x>) and say what went.
     ///
-    /// Topologies whose owning process is still running (a benchmark, `up --hold`) are left alone
-    /// unless --force is given.
+    /// A topology a live process measures on (or holds with `up --hold`) is left alone, naming
+    /// that process, unless --force is given.
+    Down(DownArgs),
+    /// Remove every leftover of ours (namespaces vb-<id>-<x>, links vb<id><x>, state records
+    /// under /run/vethbench) and say what went.
+    ///
+    /// Topologies a live process measures on or holds (a benchmark, `up --hold`) are left alone
+    /// unless --force is given, which stops that process first (SIGTERM).
     Cleanup(CleanupArgs),
     /// Check that this host can run the benchmark; prints a pass/fail table with a fix for each
     /// failure. Exit status 1 if any check fails.
@@ -263,6 +267,10 @@ impl TryFrom<CheckArgs> for CheckOptions {
 pub struct DownArgs {
     #[command(flatten)]
     pub id: IdArg,
+    /// Also when a live process measures on the topology (or holds it with `up --hold`): stop
+    /// that process first (SIGTERM; it keeps what it measured, marked interrupted), then remove.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Validated options of `vethbench down`.
@@ -270,18 +278,23 @@ pub struct DownArgs {
 pub struct DownOptions {
     /// Which topology.
     pub id: RunId,
+    /// Stop a live owner first instead of refusing.
+    pub force: bool,
 }
 
 impl TryFrom<DownArgs> for DownOptions {
     type Error = SetupError;
     fn try_from(a: DownArgs) -> Result<Self, SetupError> {
-        Ok(DownOptions { id: a.id.id })
+        Ok(DownOptions {
+            id: a.id.id,
+            force: a.force,
+        })
     }
 }
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
-    /// Also remove topologies whose owning process is still running.
+    /// Also remove topologies a live process uses: stop it first (SIGTERM), then remove.
     #[arg(long)]
     pub force: bool,
     /// Print what was removed as JSON.
@@ -439,8 +452,9 @@ pub struct RunArgs {
     /// the record gets median, mean, 95 % confidence interval and CV per metric.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub trials: Option<u32>,
-    /// Directory for the result record (written after every trial, never overwriting).
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    /// Directory for the result record (written after every trial, never overwriting; checked
+    /// before anything is built). Named baselines go to DIR/baselines/.
+    #[arg(long, value_name = "DIR", default_value = crate::outdir::DEFAULT_OUT)]
     pub out: std::path::PathBuf,
     /// Print this run's raw figures as JSON (every counter and histogram) instead of a table.
     #[arg(long, conflicts_with = "format")]
@@ -548,6 +562,7 @@ impl TryFrom<RunArgs> for RunOptions {
             }
             .into());
         }
+        crate::outdir::check(&a.out, "--out")?;
         // The baseline is read first: a missing or broken one must stop the run before it starts.
         let baseline = match a.baseline {
             Some(name) => {
@@ -776,8 +791,9 @@ pub struct SweepArgs {
     /// Offered rate of open-loop modes, frames per second (default: as fast as possible).
     #[arg(long, value_name = "PPS")]
     pub rate: Option<u64>,
-    /// Results directory; the sweep's records go to <out>/sweep-<name>/.
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    /// Results directory; the sweep's records go to <out>/sweep-<name>/ (checked before anything
+    /// is built).
+    #[arg(long, value_name = "DIR", default_value = crate::outdir::DEFAULT_OUT)]
     pub out: std::path::PathBuf,
     /// Name of the sweep (default: the file's name without .toml, or "sweep").
     #[arg(long, value_name = "NAME", value_parser = parse_baseline_name)]
@@ -785,6 +801,13 @@ pub struct SweepArgs {
     /// Continue a sweep: skip the points already stored under its name.
     #[arg(long)]
     pub resume: bool,
+    /// Refuse plans with more points than this (the product of the axes' lengths).
+    #[arg(long, value_name = "N", default_value_t = crate::sweep::MAX_POINTS)]
+    pub max_points: usize,
+    /// Run id carried by the names of the sweep's topologies (default: a fresh one per
+    /// topology), so they can be found on a shared host.
+    #[arg(long, value_parser = parse_id)]
+    pub id: Option<RunId>,
 }
 
 impl SweepArgs {

@@ -4,6 +4,8 @@
 mod cli;
 mod commands;
 mod doctor;
+mod exit;
+mod outdir;
 mod preflight;
 mod signals;
 mod sweep;
@@ -18,18 +20,18 @@ fn main() -> ExitCode {
         Ok(outcome) => outcome,
         // A reader that went away (`vethbench up | head -1`): print! panicked, guards have torn
         // down what was built while the panic unwound; exit as a killed-by-SIGPIPE tool would.
-        Err(p) if is_broken_pipe(p.as_ref()) => return ExitCode::from(141),
+        Err(p) if is_broken_pipe(p.as_ref()) => return ExitCode::from(exit::BROKEN_PIPE),
         Err(p) => std::panic::resume_unwind(p),
     };
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            // Bad input exits like a usage error (2, as clap does); everything else with 1.
-            match e.downcast_ref::<setup::SetupError>() {
-                Some(setup::SetupError::InvalidInput { .. }) => ExitCode::from(2),
-                _ => ExitCode::FAILURE,
+            let code = exit::for_error(&e);
+            // Nobody reads stdout any more: exit quietly, as a tool killed by SIGPIPE would.
+            if code != exit::BROKEN_PIPE {
+                eprintln!("error: {e:#}");
             }
+            ExitCode::from(code)
         }
     }
 }

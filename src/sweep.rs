@@ -114,9 +114,142 @@ pub struct SweepFile {
     pub run: Shared,
 }
 
+/// Points a plan may have unless `--max-points` allows more.
+pub const MAX_POINTS: usize = 10_000;
+
+/// Longest measuring or warm-up time per trial, seconds (as for `vethbench run`).
+const MAX_SECONDS: f64 = 3600.0;
+
+/// Largest number of trials per point (as for `vethbench run`).
+const MAX_TRIALS: usize = 100;
+
+/// Where a value of the plan came from, for error messages: a flag, or a key of the file.
+pub type Place<'a> = &'a dyn Fn(&'static str, &'static str) -> String;
+
+/// The place of a key in a sweep file: `FILE: [table] key`.
+pub fn in_file(path: &Path) -> impl Fn(&'static str, &'static str) -> String + '_ {
+    move |table, key| format!("{}: [{table}] {key}", path.display())
+}
+
+/// The place of a value given as a flag: `--key` (underscores as dashes).
+pub fn as_flag(_table: &'static str, key: &'static str) -> String {
+    format!("--{}", key.replace('_', "-"))
+}
+
+/// An error naming the place of a bad value.
+fn bad(place: String, reason: String) -> anyhow::Error {
+    anyhow::anyhow!("{place}: {reason}")
+}
+
+/// Refuses an axis with no values or with a value twice.
+fn check_axis<T: PartialEq + std::fmt::Debug>(
+    values: &Option<Vec<T>>,
+    key: &'static str,
+    place: Place<'_>,
+) -> anyhow::Result<()> {
+    let Some(values) = values else {
+        return Ok(());
+    };
+    if values.is_empty() {
+        return Err(bad(
+            place("axes", key),
+            "an axis needs at least one value (leave the key out for the default)".into(),
+        ));
+    }
+    for (i, v) in values.iter().enumerate() {
+        if let Some(j) = values[..i].iter().position(|w| w == v) {
+            return Err(bad(
+                place("axes", key),
+                format!(
+                    "{v:?} is given twice (values {} and {}): each point would be measured twice",
+                    j + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Axes {
+    /// Refuses empty axes and repeated values, naming the axis at `place`.
+    pub fn check(&self, place: Place<'_>) -> anyhow::Result<()> {
+        check_axis(&self.size, "size", place)?;
+        check_axis(&self.mode, "mode", place)?;
+        check_axis(&self.xdp_mode, "xdp_mode", place)?;
+        check_axis(&self.batch, "batch", place)?;
+        check_axis(&self.ring, "ring", place)?;
+        check_axis(&self.need_wakeup, "need_wakeup", place)?;
+        check_axis(&self.busy_poll, "busy_poll", place)?;
+        check_axis(&self.queues, "queues", place)?;
+        check_axis(&self.gro, "gro", place)?;
+        check_axis(&self.topology, "topology", place)
+    }
+
+    /// How many points the plan has (saturating: a product that overflows is far too many).
+    pub fn point_count(&self) -> usize {
+        fn len<T>(axis: &Option<Vec<T>>) -> usize {
+            axis.as_ref().map_or(1, Vec::len)
+        }
+        [
+            len(&self.size),
+            len(&self.mode),
+            len(&self.xdp_mode),
+            len(&self.batch),
+            len(&self.ring),
+            len(&self.need_wakeup),
+            len(&self.busy_poll),
+            len(&self.queues),
+            len(&self.gro),
+            len(&self.topology),
+        ]
+        .into_iter()
+        .fold(1usize, usize::saturating_mul)
+    }
+}
+
+impl Shared {
+    /// Refuses times that are not finite or outside 0..=3600 s, and trial counts outside
+    /// 1..=100, naming the setting at `place`.
+    pub fn check(&self, place: Place<'_>) -> anyhow::Result<()> {
+        for (key, value) in [("duration", self.duration), ("warmup", self.warmup)] {
+            if let Some(v) = value {
+                if !v.is_finite() || !(0.0..=MAX_SECONDS).contains(&v) {
+                    return Err(bad(
+                        place("run", key),
+                        format!("{v} is not a number of seconds in 0..={MAX_SECONDS}"),
+                    ));
+                }
+            }
+        }
+        if let Some(t) = self.trials {
+            if !(1..=MAX_TRIALS).contains(&t) {
+                return Err(bad(
+                    place("run", "trials"),
+                    format!("{t} is outside 1..={MAX_TRIALS}"),
+                ));
+            }
+        }
+        if self.rate == Some(0) {
+            return Err(bad(
+                place("run", "rate"),
+                "0 frames per second sends nothing: leave it out for as fast as possible".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Reads a sweep file; errors name the file and, for TOML mistakes (an unknown key, a wrong type),
-/// the line and column.
+/// the line and column; values out of range name the table and key.
 pub fn read(path: &Path) -> anyhow::Result<SweepFile> {
+    let file = parse_file(path)?;
+    file.axes.check(&in_file(path))?;
+    file.run.check(&in_file(path))?;
+    Ok(file)
+}
+
+fn parse_file(path: &Path) -> anyhow::Result<SweepFile> {
     let text =
         std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
@@ -169,8 +302,24 @@ fn values<T: Clone>(axis: &Option<Vec<T>>, default: T) -> Vec<T> {
 }
 
 /// Every point of the plan, in a stable order (topology settings outermost, so points that share
-/// a topology run one after another); checked before anything runs.
-pub fn points(axes: &Axes, shared: &Shared) -> Result<Vec<Point>, setup::SetupError> {
+/// a topology run one after another); checked before anything runs. Plans of more than
+/// `max_points` points are refused before any point is made.
+pub fn points(
+    axes: &Axes,
+    shared: &Shared,
+    max_points: usize,
+) -> Result<Vec<Point>, setup::SetupError> {
+    let count = axes.point_count();
+    if count > max_points {
+        return Err(setup::SetupError::InvalidInput {
+            flag: "--max-points",
+            value: max_points.to_string(),
+            reason: format!(
+                "the plan has {} points (the product of its axes' lengths): shorten an axis, or raise --max-points",
+                if count == usize::MAX { "more than 2^64".to_string() } else { count.to_string() }
+            ),
+        });
+    }
     let base = RunSpec {
         duration_ns: (shared.duration.unwrap_or(1.0) * 1e9) as u64,
         warmup_ns: (shared.warmup.unwrap_or(0.5) * 1e9) as u64,
@@ -279,7 +428,7 @@ mod tests {
             "[axes]\nsize = [64, 1500]\nxdp_mode = [\"drv\", \"skb\"]\nbatch = [16, 64]\n[run]\nduration = 0.5\n",
         )
         .unwrap();
-        let p = points(&f.axes, &f.run).unwrap();
+        let p = points(&f.axes, &f.run, MAX_POINTS).unwrap();
         assert_eq!(p.len(), 8);
         assert_eq!(
             p[0].key,
@@ -303,13 +452,47 @@ mod tests {
     #[test]
     fn a_bad_value_is_refused_before_anything_runs() {
         let f = parse("[axes]\nbatch = [0]\n").unwrap();
-        let err = points(&f.axes, &f.run).unwrap_err().to_string();
+        let err = points(&f.axes, &f.run, MAX_POINTS).unwrap_err().to_string();
         assert!(err.contains("--batch"), "{err}");
         let f = parse("[axes]\nqueues = [65]\n").unwrap();
-        assert!(points(&f.axes, &f.run)
+        assert!(points(&f.axes, &f.run, MAX_POINTS)
             .unwrap_err()
             .to_string()
             .contains("--queues"));
+    }
+
+    #[test]
+    fn numbers_out_of_range_empty_and_repeated_axes_are_refused_naming_the_key() {
+        for (text, needles) in [
+            ("[run]\nduration = 1e308\n", &["[run] duration", "1e308"][..]),
+            ("[run]\nduration = inf\n", &["[run] duration", "inf"]),
+            ("[run]\nwarmup = -3\n", &["[run] warmup", "-3"]),
+            ("[run]\ntrials = 1000000\n", &["[run] trials", "1000000"]),
+            ("[axes]\nsize = []\n", &["[axes] size", "at least one value"]),
+            ("[axes]\nsize = [64, 64]\n", &["[axes] size", "64", "twice"]),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains("s.toml"), "{text}: {err}");
+            for n in needles {
+                assert!(err.contains(n), "{text}: {n} missing in {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_plan_above_the_point_limit_is_refused_before_a_point_is_made() {
+        let big: Vec<u32> = (1..=100).collect();
+        let axes = Axes {
+            batch: Some(big.clone()),
+            ring: Some(big),
+            size: Some(vec![64, 128]),
+            ..Axes::default()
+        };
+        assert_eq!(axes.point_count(), 20_000);
+        let err = points(&axes, &Shared::default(), MAX_POINTS)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--max-points") && err.contains("20000"), "{err}");
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl Drop for Reap {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-        let _ = setup::down(&self.1);
+        let _ = setup::down(&self.1, true);
     }
 }
 

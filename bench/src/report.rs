@@ -162,6 +162,10 @@ pub struct RunOutcome {
     /// locally (both ends in one namespace). Older records have none.
     #[serde(default)]
     pub path: Option<String>,
+    /// Cut short by SIGINT/SIGTERM: kept for inspection, left out of every estimate, comparison
+    /// and headline figure. Older records have none (complete).
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// Measured counts of one run: frames sent and arrived in the measuring window.
@@ -242,6 +246,7 @@ impl RunOutcome {
             histograms,
             warnings,
             path: Some("veth".into()),
+            interrupted: false,
         }
     }
 }

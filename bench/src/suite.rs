@@ -149,6 +149,7 @@ mod tests {
             histograms: Default::default(),
             warnings: vec![],
             path: None,
+            interrupted: false,
         }
     }
 

@@ -96,8 +96,7 @@ impl Comparison {
 }
 
 fn values(s: &ScenarioRecord, metric: &str) -> Vec<f64> {
-    s.trials
-        .iter()
+    s.complete_trials()
         .filter_map(|t| {
             metrics(t)
                 .into_iter()

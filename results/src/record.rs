@@ -107,9 +107,10 @@ pub struct ScenarioRecord {
     pub key: String,
     /// The full scenario as run.
     pub spec: RunSpec,
-    /// Each trial's raw figures, counters and histograms (HdrHistogram V2, base64).
+    /// Each trial's raw figures, counters and histograms (HdrHistogram V2, base64); interrupted
+    /// trials included, marked as such.
     pub trials: Vec<RunOutcome>,
-    /// Estimates per metric over the trials.
+    /// Estimates per metric over the complete trials (interrupted ones are left out).
     pub estimates: BTreeMap<String, Estimate>,
 }
 
@@ -148,11 +149,17 @@ impl ScenarioRecord {
         }
     }
 
-    /// Adds a trial and recomputes the estimates.
+    /// The trials that ran to their end: the only ones estimates, comparisons and headline
+    /// figures use.
+    pub fn complete_trials(&self) -> impl Iterator<Item = &RunOutcome> {
+        self.trials.iter().filter(|t| !t.interrupted)
+    }
+
+    /// Adds a trial and recomputes the estimates from the complete trials.
     pub fn push(&mut self, trial: RunOutcome) {
         self.trials.push(trial);
         let mut values: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-        for t in &self.trials {
+        for t in self.complete_trials() {
             for (name, v) in metrics(t) {
                 values.entry(name).or_default().push(v);
             }
@@ -185,6 +192,9 @@ pub struct Record {
     pub scenarios: Vec<ScenarioRecord>,
     /// Warnings, each with its fix.
     pub warnings: Vec<Warning>,
+    /// The signal that cut the run short (`SIGINT` or `SIGTERM`); absent when it ran to its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<String>,
 }
 
 /// RFC 3339 UTC time of now.
@@ -221,6 +231,7 @@ impl Record {
             trials_per_scenario,
             scenarios: Vec::new(),
             warnings,
+            interrupted: None,
         }
     }
 
@@ -236,6 +247,14 @@ impl Record {
                 });
             }
         }
+    }
+
+    /// Scenarios with at least one complete trial.
+    pub fn complete_scenarios(&self) -> usize {
+        self.scenarios
+            .iter()
+            .filter(|s| s.complete_trials().next().is_some())
+            .count()
     }
 
     /// Every trial, scenario by scenario, each scenario's in the order they ran.
@@ -258,8 +277,7 @@ impl Record {
                         ("received_pps", |o| o.received_pps)
                     };
                 let median = s.estimates.get(metric)?.median;
-                s.trials
-                    .iter()
+                s.complete_trials()
                     .min_by(|a, b| {
                         (pick(a) - median)
                             .abs()

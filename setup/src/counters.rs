@@ -38,7 +38,7 @@ pub fn link_counters(endpoint: &Endpoint) -> Result<LinkCounters, SetupError> {
             let handle = netlink::connect()?;
             let link = netlink::link_by_name(&handle, &endpoint.interface)
                 .await?
-                .ok_or_else(|| SetupError::NotFound(endpoint.interface.clone()))?;
+                .ok_or_else(|| SetupError::Gone(format!("interface {}", endpoint.interface)))?;
             let mut c = LinkCounters::default();
             for attr in &link.attributes {
                 if let LinkAttribute::Stats64(s) = attr {

@@ -23,6 +23,17 @@ pub enum SetupError {
         /// What was found (a namespace, a live owner process, ...).
         what: String,
     },
+    /// A live process measures on (or holds) the topology of this run id.
+    #[error("run id '{id}' is in use by process {pid}, which measures on or holds its topology: wait for it to end, or pick another id")]
+    Busy {
+        /// The run id.
+        id: String,
+        /// The live owner (0 if it could not be read).
+        pid: u32,
+    },
+    /// A namespace or interface of a topology disappeared while it was being used.
+    #[error("{0} is gone: the topology was removed while in use")]
+    Gone(String),
     /// No topology with this run id exists.
     #[error(
         "no topology with run id '{0}' (see `ip netns list`; ours are named vb-<id>-a / vb-<id>-b)"

@@ -27,6 +27,13 @@ pub fn exists(name: &str) -> bool {
     path(name).exists()
 }
 
+/// Whether the named file is a mounted namespace (an `unshare` + bind mount finished), not an
+/// empty placeholder left by a process killed halfway through [`create`].
+pub fn is_mounted(name: &str) -> bool {
+    nix::sys::statfs::statfs(&path(name))
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
+}
+
 /// Names of all named namespaces on the host (ours and others'), sorted.
 pub fn list() -> Result<Vec<String>, SetupError> {
     let entries = match std::fs::read_dir(NETNS_DIR) {
@@ -140,7 +147,7 @@ impl NetnsFile {
     pub fn open(name: &str) -> Result<Self, SetupError> {
         let p = path(name);
         File::open(&p).map(NetnsFile).map_err(|e| match e.kind() {
-            ErrorKind::NotFound => SetupError::NotFound(name.to_string()),
+            ErrorKind::NotFound => SetupError::Gone(format!("namespace {name}")),
             _ => SetupError::io(&p, e),
         })
     }

@@ -99,9 +99,9 @@ impl RunRecord {
                 }
                 Err(e) if e.kind() == ErrorKind::AlreadyExists => match RunRecord::load(id) {
                     Some(other) if other.owner_alive() => {
-                        return Err(SetupError::IdInUse {
+                        return Err(SetupError::Busy {
                             id: id.to_string(),
-                            what: format!("process {} is building or using it", other.pid),
+                            pid: other.pid,
                         })
                     }
                     _ => RunRecord::remove(id)?,

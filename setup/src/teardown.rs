@@ -5,7 +5,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::{netlink, netns, RunId, RunRecord, SetupError};
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::state::STATE_DIR;
+use crate::{netlink, netns, Lease, RunId, RunRecord, SetupError};
 
 /// What was removed for one run id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -16,6 +23,20 @@ pub struct Removed {
     pub namespaces: Vec<String>,
     /// Links deleted (before their namespaces went).
     pub links: Vec<String>,
+    /// State records of the run removed from /run/vethbench.
+    pub state_files: Vec<String>,
+    /// The live owner stopped first (`--force`), if there was one.
+    pub stopped_owner: Option<u32>,
+}
+
+impl Removed {
+    /// Whether anything at all was removed or stopped.
+    pub fn is_empty(&self) -> bool {
+        self.namespaces.is_empty()
+            && self.links.is_empty()
+            && self.state_files.is_empty()
+            && self.stopped_owner.is_none()
+    }
 }
 
 /// A topology `cleanup` left alone.
@@ -89,9 +110,17 @@ pub(crate) fn remove_namespaces(id: &RunId, namespaces: &[String]) -> Result<Rem
     };
     let mut first_error = None;
     for ns in namespaces {
+        // A placeholder file left by a process killed while creating the namespace holds no
+        // links and cannot be entered: it only needs removing.
+        if !netns::is_mounted(ns) {
+            if netns::delete(ns)? {
+                removed.namespaces.push(ns.clone());
+            }
+            continue;
+        }
         match netns::run_in(ns, || delete_links_here(of_run(id))) {
             Ok(links) => removed.links.extend(links),
-            Err(SetupError::NotFound(_)) => continue,
+            Err(SetupError::Gone(_)) => continue,
             Err(e) => {
                 first_error.get_or_insert(e);
             }
@@ -111,21 +140,63 @@ pub(crate) fn remove_namespaces(id: &RunId, namespaces: &[String]) -> Result<Rem
     }
 }
 
-/// Removes everything of run `id` found on the host, and its record.
-fn remove_run(id: &RunId) -> Result<Removed, SetupError> {
+/// How long a live owner stopped with `--force` gets to finish its trial, store its record and
+/// tear down.
+const STOP_GRACE: Duration = Duration::from_secs(60);
+
+/// Stops the live process that holds run `id` (SIGTERM: it ends its trial, keeps its record marked
+/// interrupted, and tears down what it built) and waits until it has let go.
+fn stop_owner(id: &RunId, pid: u32) -> Result<Lease, SetupError> {
+    let target = i32::try_from(pid)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| SetupError::Busy {
+            id: id.to_string(),
+            pid,
+        })?;
+    match kill(Pid::from_raw(target), Signal::SIGTERM) {
+        Ok(()) | Err(nix::Error::ESRCH) => {}
+        Err(e) => return Err(SetupError::sys(format!("stop process {pid} (SIGTERM)"), e)),
+    }
+    Lease::acquire_within(id, STOP_GRACE)
+}
+
+/// Removes everything of run `id` found on the host, its record and its lock file. The caller
+/// holds the run's lease, so nobody starts using the topology meanwhile.
+fn remove_run(id: &RunId, _lease: &Lease) -> Result<Removed, SetupError> {
     let namespaces = our_namespaces()?.remove(id).unwrap_or_default();
-    let removed = remove_namespaces(id, &namespaces)?;
-    RunRecord::remove(id)?;
+    let mut removed = remove_namespaces(id, &namespaces)?;
+    let record = Path::new(STATE_DIR).join(format!("{id}.json"));
+    if record.exists() {
+        RunRecord::remove(id)?;
+        removed.state_files.push(record.display().to_string());
+    }
+    crate::lease::remove_lock_file(id)?;
     Ok(removed)
 }
 
-/// `vethbench down`: removes the topology of one run id; an error if there is none.
-pub fn down(id: &RunId) -> Result<Removed, SetupError> {
+/// Takes run `id` for removal: at once if nobody uses it; a live owner is refused
+/// ([`SetupError::Busy`]) unless `force`, which stops it first.
+fn take_for_removal(id: &RunId, force: bool) -> Result<(Lease, Option<u32>), SetupError> {
+    match Lease::acquire(id) {
+        Ok(lease) => Ok((lease, None)),
+        Err(SetupError::Busy { pid, .. }) if force => Ok((stop_owner(id, pid)?, Some(pid))),
+        Err(e) => Err(e),
+    }
+}
+
+/// `vethbench down`: removes the topology of one run id; an error if there is none. A topology a
+/// live process measures on (or holds) is refused with [`SetupError::Busy`], unless `force`: then
+/// that process is stopped first.
+pub fn down(id: &RunId, force: bool) -> Result<Removed, SetupError> {
     let exists = our_namespaces()?.contains_key(id);
-    if !exists && RunRecord::load(id).is_none() {
+    if !exists && RunRecord::load(id).is_none() && Lease::holder(id).is_none() {
         return Err(SetupError::NotFound(id.to_string()));
     }
-    remove_run(id)
+    let (lease, stopped) = take_for_removal(id, force)?;
+    let mut removed = remove_run(id, &lease)?;
+    removed.stopped_owner = stopped;
+    Ok(removed)
 }
 
 /// `vethbench cleanup`: removes every leftover of ours — namespaces named by our scheme whose owner
@@ -135,9 +206,11 @@ pub fn cleanup(force: bool) -> Result<Cleanup, SetupError> {
     let mut report = Cleanup::default();
     let mut ids: Vec<RunId> = our_namespaces()?.into_keys().collect();
     ids.extend(RunRecord::ids());
+    ids.extend(crate::lease::lock_ids());
     ids.sort();
     ids.dedup();
     for id in ids {
+        // A run still building its topology has a live record but no lease yet.
         if let Some(record) =
             RunRecord::load(&id).filter(|r| !force && r.owner_alive() && !r.detached)
         {
@@ -147,11 +220,16 @@ pub fn cleanup(force: bool) -> Result<Cleanup, SetupError> {
             });
             continue;
         }
-        match remove_run(&id) {
-            Ok(removed) if !removed.namespaces.is_empty() || !removed.links.is_empty() => {
-                report.removed.push(removed)
-            }
+        let taken = take_for_removal(&id, force);
+        let result = taken.and_then(|(lease, stopped)| {
+            let mut removed = remove_run(&id, &lease)?;
+            removed.stopped_owner = stopped;
+            Ok(removed)
+        });
+        match result {
+            Ok(removed) if !removed.is_empty() => report.removed.push(removed),
             Ok(_) => {}
+            Err(SetupError::Busy { pid, .. }) => report.skipped.push(Skipped { id, pid }),
             Err(e) => report.errors.push(format!("run {id}: {e}")),
         }
     }

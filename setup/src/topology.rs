@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
+use crate::lease::Lease;
 use crate::middle::{self, Middle, MIDDLE_LINK_ROLES, MIDDLE_ROLE};
 use crate::netlink::{self, VethEnd};
 use crate::netns::{self, NetnsFile};
@@ -145,6 +146,9 @@ struct Guard {
     created: Vec<String>,
     /// Whether the run record is ours to remove.
     claimed: bool,
+    /// This process's exclusive use of the topology (dropped after the guard's teardown, since
+    /// fields drop after `Drop::drop` runs).
+    lease: Option<Lease>,
     armed: bool,
 }
 
@@ -154,6 +158,9 @@ impl Guard {
         let removed = teardown::remove_namespaces(&self.id, &self.created);
         if self.claimed && RunRecord::load(&self.id).is_none_or(|r| r.is_mine()) {
             RunRecord::remove(&self.id)?;
+        }
+        if self.lease.is_some() {
+            crate::lease::remove_lock_file(&self.id)?;
         }
         removed
     }
@@ -190,10 +197,12 @@ impl Topology {
             id: id.clone(),
             created: Vec::new(),
             claimed: false,
+            lease: None,
             armed: true,
         };
         RunRecord::claim(id, namespaces.clone())?;
         guard.claimed = true;
+        guard.lease = Some(Lease::acquire(id)?);
         for ns in &namespaces {
             netns::create(ns)?;
             guard.created.push(ns.clone());
@@ -235,6 +244,15 @@ impl Topology {
             .ok_or_else(|| SetupError::NotFound(id.to_string()))
     }
 
+    /// Takes an existing topology (left up by `vethbench up`) for this process alone: refused,
+    /// naming the owner's pid, while another live process measures on it or holds it; a missing
+    /// topology is [`SetupError::NotFound`]. Nothing is touched before both checks pass.
+    pub fn borrow(id: &RunId) -> Result<(TopologyInfo, Lease), SetupError> {
+        let info = Topology::lookup(id)?;
+        let lease = Lease::acquire(id)?;
+        Ok((info, lease))
+    }
+
     /// What was built.
     pub fn info(&self) -> &TopologyInfo {
         &self.info
@@ -258,6 +276,7 @@ impl Topology {
             record.save()?;
         }
         self.guard.armed = false;
+        self.guard.lease = None;
         Ok(self.info.clone())
     }
 }
@@ -265,6 +284,12 @@ impl Topology {
 /// Refuses an id whose namespaces exist (a live topology or a leftover); a live owner without
 /// namespaces yet is caught by [`RunRecord::claim`].
 fn check_id_free(id: &RunId, namespaces: &[String]) -> Result<(), SetupError> {
+    if let Some(pid) = Lease::holder(id) {
+        return Err(SetupError::Busy {
+            id: id.to_string(),
+            pid,
+        });
+    }
     if let Some(ns) = namespaces.iter().find(|ns| netns::exists(ns)) {
         return Err(SetupError::IdInUse {
             id: id.to_string(),

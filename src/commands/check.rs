@@ -3,29 +3,37 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use setup::Topology;
+use setup::SetupError;
 
 use crate::cli::CheckOptions;
 
 pub fn run(opts: &CheckOptions) -> anyhow::Result<ExitCode> {
-    let info = Topology::lookup(&opts.id).context("vethbench check --id")?;
+    let (info, _lease) = super::borrow(&opts.id, "--id")?;
     let mtu = info.endpoints[0].mtu as usize;
     let families: &[bool] = if info.endpoints[0].ipv6.is_some() {
         &[false, true]
     } else {
         &[false]
     };
-    let mut trips = Vec::new();
+    // Every family's size is checked before the first datagram goes out.
     for &ipv6 in families {
         let header = if ipv6 { 48 } else { 28 };
-        anyhow::ensure!(
-            opts.size + header <= mtu,
-            "--size {}: a UDP payload this large does not fit the MTU {mtu} of topology '{}' (at most {} over {})",
-            opts.size,
-            opts.id,
-            mtu - header,
-            if ipv6 { "IPv6" } else { "IPv4" }
-        );
+        if opts.size + header > mtu {
+            return Err(SetupError::InvalidInput {
+                flag: "--size",
+                value: opts.size.to_string(),
+                reason: format!(
+                    "a UDP payload this large does not fit the MTU {mtu} of topology '{}' (at most {} bytes over {})",
+                    opts.id,
+                    mtu - header,
+                    if ipv6 { "IPv6" } else { "IPv4" }
+                ),
+            }
+            .into());
+        }
+    }
+    let mut trips = Vec::new();
+    for &ipv6 in families {
         trips.push(crate::preflight::round_trip(&info, ipv6, opts.size)?);
     }
     if opts.json {

@@ -18,3 +18,20 @@ pub fn tool() -> results::Tool {
         git_commit: env!("VETHBENCH_GIT_COMMIT").to_string(),
     }
 }
+
+/// Takes the existing topology `id` for this process alone (see [`setup::Topology::borrow`]); a
+/// missing one is bad input of `flag` (exit 2), one in use by a live process is refused naming it.
+pub fn borrow(
+    id: &setup::RunId,
+    flag: &'static str,
+) -> anyhow::Result<(setup::TopologyInfo, setup::Lease)> {
+    match setup::Topology::borrow(id) {
+        Err(e @ setup::SetupError::NotFound(_)) => Err(setup::SetupError::InvalidInput {
+            flag,
+            value: id.to_string(),
+            reason: e.to_string(),
+        }
+        .into()),
+        other => Ok(other?),
+    }
+}

@@ -9,7 +9,7 @@ use anyhow::Context;
 use bench::report::RunOutcome;
 use bench::scenario::{run_until, RunSpec};
 use bench::suite::{compare, phases};
-use results::{record_path, save, save_baseline, Fingerprint, Record};
+use results::{record_path, save_baseline, Fingerprint, Record};
 use setup::{Topology, TopologyInfo};
 
 use crate::cli::{FailOn, RunOptions};
@@ -36,7 +36,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
     );
     let (outcomes, record, path) = match &opts.existing {
         Some(id) => {
-            let info = Topology::lookup(id).context("vethbench run --on")?;
+            let (info, _lease) = super::borrow(id, "--on")?;
             measure(&info, opts, &interrupt)?
         }
         None => {
@@ -65,12 +65,30 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
             .context("writing to stdout")?;
     }
     eprintln!("record: {}", path.display());
-    if interrupt.load(Ordering::Relaxed) {
-        eprintln!("interrupted: the figures cover the time until the signal");
+    if let Some(signal) = &record.interrupted {
+        eprintln!(
+            "interrupted by {signal}: trials cut short are kept in the record, marked interrupted, and left out of its estimates"
+        );
     }
     if let Some(name) = &opts.save_baseline {
-        let saved = save_baseline(&opts.out, name, &record).context("--save-baseline")?;
-        eprintln!("baseline '{name}': {}", saved.display());
+        match &record.interrupted {
+            // A baseline is the reference every later run is judged against: never a partial one.
+            Some(signal) => eprintln!(
+                "baseline '{name}' not saved: the run was interrupted by {signal} ({} of {} scenarios have a complete trial); the previous baseline '{name}' stays",
+                record.complete_scenarios(),
+                record.scenarios.len().max(record.complete_scenarios())
+            ),
+            None => {
+                let saved = save_baseline(&opts.out, name, &record).context("--save-baseline")?;
+                eprintln!("baseline '{name}': {}", saved.display());
+            }
+        }
+    }
+    if let Some(code) = crate::signals::exit_code() {
+        if opts.baseline.is_some() {
+            eprintln!("not compared with the baseline: the run was interrupted");
+        }
+        return Ok(code);
     }
     if let Some((name, baseline)) = &opts.baseline {
         println!();
@@ -112,7 +130,7 @@ fn measure(
         &opts.run.cores,
         std::time::Duration::from_millis(250),
     ));
-    let path = record_path(&opts.out, &record);
+    let mut sink = crate::outdir::Sink::new(record_path(&opts.out, &record));
     let tty = std::io::stderr().is_terminal();
     let total = phases.len() * opts.trials;
     let mut outcomes = Vec::new();
@@ -138,11 +156,17 @@ fn measure(
                 eprint!("{label} ...");
             }
             let started = std::time::Instant::now();
-            let outcome = run_until(info, spec, interrupt)
+            let mut outcome = run_until(info, spec, interrupt)
                 .with_context(|| format!("running {} at {} B", spec.mode.name(), spec.size))?;
-            let summary = match &outcome.rtt {
-                Some(l) => format!("RTT p50 {} µs", us(l.p50_ns)),
-                None => format!("{:.3} Mpps", outcome.received_pps / 1e6),
+            // A signal during the trial cut it short: kept, marked, and left out of estimates.
+            if interrupt.load(Ordering::SeqCst) {
+                outcome.interrupted = true;
+                record.interrupted = crate::signals::received().map(String::from);
+            }
+            let summary = match (&outcome.rtt, outcome.interrupted) {
+                (_, true) => "interrupted, not counted".to_string(),
+                (Some(l), false) => format!("RTT p50 {} µs", us(l.p50_ns)),
+                (None, false) => format!("{:.3} Mpps", outcome.received_pps / 1e6),
             };
             // On a terminal the line is completed in place; in a log each phase gets one plain line.
             eprintln!(
@@ -151,14 +175,14 @@ fn measure(
                 started.elapsed().as_secs_f64()
             );
             record.add_trial(spec, outcome.clone());
-            save(&path, &record).context("saving the result record")?;
+            sink.save(&record)?;
             outcomes.push(outcome);
-            if interrupt.load(Ordering::Relaxed) {
+            if interrupt.load(Ordering::SeqCst) {
                 break 'trials;
             }
         }
     }
-    Ok((outcomes, record, path))
+    Ok((outcomes, record, sink.path().to_path_buf()))
 }
 
 fn us(ns: u64) -> String {

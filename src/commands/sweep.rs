@@ -10,14 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bench::scenario::run_until;
 use results::sweep::{best, Best};
-use results::{load, save, text_table, Fingerprint, Record};
+use results::{load, text_table, Fingerprint, Record};
 use setup::{RunId, SetupError, Topology};
 
 use crate::cli::SweepArgs;
 use crate::sweep::{self, Point, SweepFile};
-
-/// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
-const INTERRUPTED: u8 = 130;
 
 pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     let interrupt = crate::signals::watch()?;
@@ -30,9 +27,21 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         None => SweepFile::default(),
     };
     let (flag_axes, flag_shared) = args.axes_and_shared();
+    let flags_checked = flag_axes
+        .check(&sweep::as_flag)
+        .and_then(|()| flag_shared.check(&sweep::as_flag));
+    if let Err(e) = flags_checked {
+        return Err(SetupError::InvalidInput {
+            flag: "sweep",
+            value: String::new(),
+            reason: format!("{e:#}"),
+        }
+        .into());
+    }
+    crate::outdir::check(&args.out, "--out")?;
     let axes = file.axes.overridden_by(flag_axes);
     let shared = file.run.overridden_by(flag_shared);
-    let points = sweep::points(&axes, &shared)?;
+    let points = sweep::points(&axes, &shared, args.max_points)?;
     let trials = shared.trials.unwrap_or(1);
     let name = args.name.clone().unwrap_or_else(|| {
         args.file
@@ -64,12 +73,19 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         stored.push((p.key, load(&path).context("--resume")?));
     }
     let first = todo.first().map(|p| &p.run);
-    eprintln!(
-        "sweep '{name}': {} points, {} stored already, {trials} trial(s) of {:.1} s after {:.1} s warm-up each; records in {}",
-        todo.len() + stored.len(),
-        stored.len(),
+    let (duration, warmup) = (
         first.map(|r| r.duration_ns as f64 / 1e9).unwrap_or(0.0),
         first.map(|r| r.warmup_ns as f64 / 1e9).unwrap_or(0.0),
+    );
+    // Each trial also pays for attaching programs and opening sockets (~0.3 s here), each
+    // topology group for building and checking it (~0.5 s).
+    let estimate = todo.len() as f64 * trials as f64 * (duration + warmup + 0.3)
+        + groups(&todo) as f64 * 0.5;
+    eprintln!(
+        "sweep '{name}': {} points, {} stored already, {trials} trial(s) of {duration:.1} s after {warmup:.1} s warm-up each; about {} to go; records in {}",
+        todo.len() + stored.len(),
+        stored.len(),
+        human_time(estimate),
         dir.display()
     );
     let mut progress = Progress::new(todo.len());
@@ -81,7 +97,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
             .position(|p| p.topology_group() != group)
             .map_or(todo.len(), |n| start + n);
         let mut spec = todo[start].topology.clone();
-        spec.id = RunId::generate();
+        spec.id = args.id.clone().unwrap_or_else(RunId::generate);
         let topology = Topology::create(&spec)
             .with_context(|| format!("building a {} topology for the sweep", spec.kind))?;
         crate::preflight::round_trip(topology.info(), false, 64)?;
@@ -90,8 +106,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
             let Some(record) = measure(topology.info(), p, trials, &load, &interrupt)? else {
                 break 'groups;
             };
-            save(&dir.join(format!("{}.json", p.key)), &record)
-                .context("saving the point's record")?;
+            crate::outdir::Sink::new(dir.join(format!("{}.json", p.key))).save(&record)?;
             progress.done(&p.key, &record);
             stored.push((p.key.clone(), record));
         }
@@ -101,15 +116,37 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     print_points(&stored);
     print_best(&best(&stored));
-    if interrupt.load(Ordering::Relaxed) {
+    if interrupt.load(Ordering::SeqCst) {
         eprintln!(
             "interrupted: {} of {} points stored; run the same command with --resume to continue",
             stored.len(),
             todo.len() + stored.len() - progress.done_count
         );
-        return Ok(ExitCode::from(INTERRUPTED));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(crate::signals::exit_code().unwrap_or(ExitCode::SUCCESS))
+}
+
+/// How many topologies the points need (consecutive points with the same topology share one).
+fn groups(points: &[Point]) -> usize {
+    let mut n = 0;
+    let mut last = None;
+    for p in points {
+        let g = Some(p.topology_group());
+        if g != last {
+            n += 1;
+            last = g;
+        }
+    }
+    n
+}
+
+/// Seconds as "42 s", "3.5 min" or "2.1 h".
+fn human_time(seconds: f64) -> String {
+    match seconds {
+        s if s < 120.0 => format!("{s:.0} s"),
+        s if s < 7200.0 => format!("{:.1} min", s / 60.0),
+        s => format!("{:.1} h", s / 3600.0),
+    }
 }
 
 /// A point's trials as a record; `None` if interrupted (a partial point is not stored, so

@@ -37,7 +37,7 @@ impl Exporter for Markdown {
         out += &"---:|".repeat(SHOWN.len());
         out.push('\n');
         for s in &record.scenarios {
-            let _ = write!(out, "| {} | {} |", cell(&s.key), s.trials.len());
+            let _ = write!(out, "| {} | {} |", cell(&s.key), s.complete_trials().count());
             for shown in &SHOWN {
                 let v = s
                     .estimates

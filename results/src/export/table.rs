@@ -20,13 +20,14 @@ impl Exporter for Table {
             .scenarios
             .iter()
             .flat_map(|s| {
-                (1..=s.trials.len()).map(move |t| {
+                s.trials.iter().enumerate().map(move |(i, o)| {
                     let trial = if record.trials_per_scenario > 1 {
-                        format!(" trial {t}")
+                        format!(" trial {}", i + 1)
                     } else {
                         String::new()
                     };
-                    format!("{} {} B{trial}: ", s.spec.mode.name(), s.spec.size)
+                    let cut = if o.interrupted { " (interrupted)" } else { "" };
+                    format!("{} {} B{trial}{cut}: ", s.spec.mode.name(), s.spec.size)
                 })
             })
             .collect();
@@ -54,6 +55,12 @@ impl Exporter for Table {
                 })
                 .map(|w| w.to_string()),
         );
+        if let Some(signal) = &record.interrupted {
+            let cut = trials.iter().filter(|t| t.interrupted).count();
+            warnings.insert(0, format!(
+                "the run was interrupted by {signal}: {cut} trial(s) cut short are shown but left out of every estimate and comparison"
+            ));
+        }
         let mut seen = Vec::new();
         for w in warnings {
             if !seen.contains(&w) {

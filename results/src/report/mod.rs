@@ -206,7 +206,7 @@ fn latency_spectrum(records: &[Labelled]) -> Result<Vec<String>, String> {
         let Some(median_p50) = s.estimates.get("rtt_p50_us").map(|e| e.median) else {
             continue;
         };
-        let trial = s.trials.iter().min_by(|a, b| {
+        let trial = s.complete_trials().min_by(|a, b| {
             let d = |t: &bench::report::RunOutcome| {
                 t.rtt
                     .map(|l| (l.p50_ns as f64 / 1e3 - median_p50).abs())
