@@ -388,7 +388,7 @@ pub struct RunArgs {
     /// Frame sizes in bytes, comma-separated: Ethernet header included, FCS excluded
     /// (64..=MTU+14; IPv6 >= 82). `rfc2544` is 64,128,256,512,1024,1280,1500. One row per size.
     /// Default: 64 with --mode, 64,512,1500 for the suite.
-    #[arg(long, value_name = "BYTES[,BYTES...]", value_delimiter = ',')]
+    #[arg(long, value_name = "BYTES[,BYTES...]", value_delimiter = ',', allow_negative_numbers = true)]
     pub size: Vec<String>,
     /// Send IPv6 frames instead of IPv4.
     #[arg(long)]
@@ -501,14 +501,20 @@ pub const RFC2544_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 1280, 1500];
 
 /// Expands `--size` values (numbers or `rfc2544`) into sizes, in order, without repeats.
 fn parse_sizes(values: &[String]) -> Result<Vec<usize>, SetupError> {
+    let bad = |reason: String| SetupError::InvalidInput {
+        flag: "--size",
+        value: values.join(","),
+        reason,
+    };
     let mut sizes = Vec::new();
     for v in values {
         let more: Vec<usize> = match v.trim() {
             "rfc2544" => RFC2544_SIZES.to_vec(),
-            n => vec![n.parse().map_err(|_| SetupError::InvalidInput {
-                flag: "--size",
-                value: v.clone(),
-                reason: "give frame sizes in bytes (e.g. 64,1500) or rfc2544".into(),
+            "" => return Err(bad("an empty value between commas: give frame sizes in bytes (e.g. 64,1500) or rfc2544".into())),
+            n => vec![n.parse().map_err(|_| {
+                bad(format!(
+                    "'{n}' is not a frame size: give sizes as positive numbers of bytes (e.g. 64,1500) or rfc2544"
+                ))
             })?],
         };
         for size in more {
@@ -660,7 +666,7 @@ impl TryFrom<RunArgs> for RunOptions {
 }
 
 /// Bench validation errors are usage errors too: carry them as `InvalidInput` (exit 2).
-fn usage(e: BenchError) -> anyhow::Error {
+pub(crate) fn usage(e: BenchError) -> anyhow::Error {
     match e {
         BenchError::Invalid {
             flag,
@@ -747,7 +753,7 @@ pub struct SweepArgs {
     #[arg(value_name = "FILE.toml")]
     pub file: Option<std::path::PathBuf>,
     /// Frame sizes (axis), comma-separated.
-    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    #[arg(long, value_name = "N,...", value_delimiter = ',', allow_negative_numbers = true)]
     pub size: Option<Vec<usize>>,
     /// Modes (axis).
     #[arg(long, value_enum, value_name = "MODE,...", value_delimiter = ',')]
@@ -756,10 +762,10 @@ pub struct SweepArgs {
     #[arg(long, value_enum, value_name = "MODE,...", value_delimiter = ',')]
     pub xdp_mode: Option<Vec<XdpModeArg>>,
     /// Descriptors per ring operation (axis).
-    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    #[arg(long, value_name = "N,...", value_delimiter = ',', allow_negative_numbers = true)]
     pub batch: Option<Vec<u32>>,
     /// Ring sizes (axis).
-    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    #[arg(long, value_name = "N,...", value_delimiter = ',', allow_negative_numbers = true)]
     pub ring: Option<Vec<u32>>,
     /// need_wakeup (axis): on, off.
     #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]
@@ -768,7 +774,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]
     pub busy_poll: Option<Vec<bool>>,
     /// Queues of the veth ends (axis).
-    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    #[arg(long, value_name = "N,...", value_delimiter = ',', allow_negative_numbers = true)]
     pub queues: Option<Vec<u32>>,
     /// GRO on the veth ends (axis): on, off.
     #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]

@@ -32,7 +32,9 @@ pub fn for_error(e: &anyhow::Error) -> u8 {
         matches!(
             cause.downcast_ref::<setup::SetupError>(),
             Some(setup::SetupError::InvalidInput { .. })
-        ) || cause.downcast_ref::<results::RecordError>().is_some()
+        ) || cause
+            .downcast_ref::<results::RecordError>()
+            .is_some_and(results::RecordError::is_input)
     });
     if usage {
         USAGE

@@ -200,6 +200,13 @@ impl RunSpec {
     /// Checks the spec against itself, the machine and a topology MTU.
     pub fn validate(&self, mtu: u32) -> Result<(), BenchError> {
         self.xsk.validate()?;
+        if self.ipv6 && mtu < 1280 {
+            return Err(invalid(
+                "--ipv6",
+                "",
+                format!("IPv6 needs an MTU of at least 1280; this topology's is {mtu} (raise --mtu or leave out --ipv6)"),
+            ));
+        }
         // RFC 2544 starts at 64 bytes; IPv6 headers need more.
         let min = frame::min_size(self.ipv6).max(64);
         let mut max = mtu as usize + 14;

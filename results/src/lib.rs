@@ -20,4 +20,6 @@ pub use record::{
     metrics, now_rfc3339, scenario_key, Record, ScenarioRecord, Tool, Warning, SCHEMA_VERSION,
 };
 pub use stats::{welch_p, Estimate};
-pub use store::{baseline_path, load, parse, record_path, save, save_baseline, RecordError};
+pub use store::{
+    baseline_path, load, parse, record_path, save, save_baseline, RecordError, MAX_RECORD_BYTES,
+};

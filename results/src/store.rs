@@ -27,6 +27,26 @@ pub enum RecordError {
         /// What the parser said (with line and column).
         message: String,
     },
+    /// Too large to be a record, or not a regular file (a device, a pipe, a directory).
+    #[error("{}: {reason}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A histogram of a trial is not HdrHistogram V2 in base64.
+    #[error("{}: scenario {scenario}, trial {trial}: histogram '{name}' is corrupt (not HdrHistogram V2 in base64)", path.display())]
+    Histogram {
+        /// The file.
+        path: PathBuf,
+        /// The scenario key.
+        scenario: String,
+        /// The trial, from 1.
+        trial: usize,
+        /// The histogram's name.
+        name: String,
+    },
     /// Written by a version of vethbench with another format.
     #[error("{}: record format version {found}, this vethbench reads version {expected}", path.display())]
     Version {
@@ -101,12 +121,57 @@ fn write_atomically(path: &Path, record: &Record) -> Result<(), RecordError> {
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
-/// Reads a record, checking its format version first.
+/// The largest file read as a record (a 3-trial suite record is about 1 MiB).
+pub const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+
+impl RecordError {
+    /// Whether the error is about the input (a file that is missing, too large or not a
+    /// record), not about the machine.
+    pub fn is_input(&self) -> bool {
+        match self {
+            RecordError::Io { source, .. } => source.kind() == ErrorKind::NotFound,
+            _ => true,
+        }
+    }
+}
+
+/// Reads a record, checking its size, its format version and its histograms; refuses anything
+/// that is not a regular file of at most [`MAX_RECORD_BYTES`] before reading it.
 pub fn load(path: &Path) -> Result<Record, RecordError> {
-    let bytes = std::fs::read(path).map_err(|source| RecordError::Io {
+    use std::io::Read;
+    let io = |source| RecordError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let unreadable = |reason: String| RecordError::Unreadable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(unreadable(
+            "not a regular file (records are JSON files written by vethbench)".into(),
+        ));
+    }
+    if meta.len() > MAX_RECORD_BYTES {
+        return Err(unreadable(format!(
+            "{} bytes is larger than any record ({} MiB at most)",
+            meta.len(),
+            MAX_RECORD_BYTES >> 20
+        )));
+    }
+    let mut bytes = Vec::new();
+    // The limit holds even if the file grows while it is read.
+    file.take(MAX_RECORD_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        return Err(unreadable(format!(
+            "larger than any record ({} MiB at most)",
+            MAX_RECORD_BYTES >> 20
+        )));
+    }
     parse(path, &bytes)
 }
 
@@ -119,10 +184,14 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Record, RecordError> {
     };
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
-    let found = value
-        .get("schema_version")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| malformed("no schema_version".into()))?;
+    let found = match value.get("schema_version") {
+        None => return Err(malformed("no schema_version".into())),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            malformed(format!(
+                "schema_version is {v}, not a whole number (this vethbench reads version {SCHEMA_VERSION})"
+            ))
+        })?,
+    };
     if found != u64::from(SCHEMA_VERSION) {
         return Err(RecordError::Version {
             path: path.to_path_buf(),
@@ -130,5 +199,27 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Record, RecordError> {
             expected: SCHEMA_VERSION,
         });
     }
-    serde_json::from_value(value).map_err(|e| malformed(e.to_string()))
+    let record: Record = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+    check_histograms(path, &record)?;
+    Ok(record)
+}
+
+/// Refuses a record with a histogram that does not decode, naming scenario, trial and histogram.
+fn check_histograms(path: &Path, record: &Record) -> Result<(), RecordError> {
+    for s in &record.scenarios {
+        for (i, t) in s.trials.iter().enumerate() {
+            for (name, text) in &t.histograms {
+                // An empty text is a histogram that could not be serialised when it was written.
+                if !text.is_empty() && bench::report::histogram_from_v2_base64(text).is_none() {
+                    return Err(RecordError::Histogram {
+                        path: path.to_path_buf(),
+                        scenario: s.key.clone(),
+                        trial: i + 1,
+                        name: name.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// A value given by the user is outside what the tool accepts; checked before anything is created.
-    #[error("{flag} {value}: {reason}")]
+    #[error("{flag}{}: {reason}", if value.is_empty() { String::new() } else { format!(" {value}") })]
     InvalidInput {
         /// The command-line flag (or spec field) at fault, e.g. `--queues`.
         flag: &'static str,

@@ -7,17 +7,10 @@ use results::{compare, load, text_table, Comparison, Record, Verdict};
 
 use crate::cli::{CompareArgs, FailOn};
 
-/// Exit status for unusable input.
-pub const UNUSABLE: u8 = 2;
 
 pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    let (baseline, new) = match (load(&args.baseline), load(&args.new)) {
-        (Ok(b), Ok(n)) => (b, n),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: vethbench compare: {e}");
-            return Ok(ExitCode::from(UNUSABLE));
-        }
-    };
+    let baseline = load(&args.baseline).context("vethbench compare")?;
+    let new = load(&args.new).context("vethbench compare")?;
     let sides = Sides {
         baseline: (&args.baseline.display().to_string(), &baseline),
         new: (&args.new.display().to_string(), &new),
@@ -56,7 +49,7 @@ pub fn report(
     }
     if c.changes.is_empty() {
         eprintln!("error: vethbench compare: the two records have no scenario in common");
-        return Ok(ExitCode::from(UNUSABLE));
+        return Ok(ExitCode::from(crate::exit::USAGE));
     }
     let regressed = c
         .changes

@@ -7,23 +7,21 @@ use anyhow::Context;
 use results::load;
 
 use crate::cli::ExportArgs;
-use crate::commands::compare::UNUSABLE;
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let exporter = args.format.exporter();
-    let mut out = std::io::stdout().lock();
+    // Every record is read and checked before anything is printed.
+    let mut records = Vec::new();
     for path in &args.records {
-        let record = match load(path) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: vethbench export: {e}");
-                return Ok(ExitCode::from(UNUSABLE));
-            }
-        };
+        records.push((path, load(path).context("vethbench export")?));
+    }
+    let mut out = std::io::stdout().lock();
+    for (path, record) in &records {
         let bytes = exporter
-            .serialize(&record)
+            .serialize(record)
             .with_context(|| path.display().to_string())?;
         out.write_all(&bytes).context("writing to stdout")?;
     }
+    out.flush().context("writing to stdout")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,52 +1,59 @@
 //! `vethbench report`: records in, one HTML file out.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use results::load;
 use results::report::{html, Labelled};
+use results::{load, RecordError};
+use setup::SetupError;
 
 use crate::cli::ReportArgs;
-use crate::commands::compare::UNUSABLE;
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let files = record_files(&args.results)?;
+    check_output(&args.output, &files, args.compare.as_deref().unwrap_or(&[]))?;
     let mut records: Vec<Labelled> = Vec::new();
-    for path in &args.results {
-        if path.is_dir() {
-            for file in json_files(path)? {
-                // Directories may hold other JSON; what is not a record is skipped, and said so.
-                match load(&file) {
-                    Ok(r) => records.push((file.display().to_string(), r)),
-                    Err(e) => eprintln!("skipped: {e}"),
-                }
-            }
-        } else {
-            match load(path) {
-                Ok(r) => records.push((path.display().to_string(), r)),
-                Err(e) => {
-                    eprintln!("error: vethbench report: {e}");
-                    return Ok(ExitCode::from(UNUSABLE));
-                }
-            }
+    for (path, named) in &files {
+        match load(path) {
+            Ok(r) => records.push((path.display().to_string(), r)),
+            // Directories may hold other JSON: what is not a record at all is skipped, and said so.
+            Err(e @ RecordError::Malformed { .. }) if !named => eprintln!("skipped: {e}"),
+            Err(e) => return Err(e).context("vethbench report"),
         }
     }
     if records.is_empty() {
-        eprintln!("error: vethbench report: no records found in the given RESULTS");
-        return Ok(ExitCode::from(UNUSABLE));
+        return Err(SetupError::InvalidInput {
+            flag: "RESULTS",
+            value: args
+                .results
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            reason: "no records found there".into(),
+        }
+        .into());
     }
     let pair: Option<(Labelled, Labelled)> = match args.compare.as_deref() {
         Some([b, n]) => {
-            let read = |p: &PathBuf| -> Result<Labelled, results::RecordError> {
-                Ok((p.display().to_string(), load(p)?))
+            let read = |p: &PathBuf| -> anyhow::Result<Labelled> {
+                Ok((
+                    p.display().to_string(),
+                    load(p).context("vethbench report --compare")?,
+                ))
             };
-            match (read(b), read(n)) {
-                (Ok(b), Ok(n)) => Some((b, n)),
-                (Err(e), _) | (_, Err(e)) => {
-                    eprintln!("error: vethbench report --compare: {e}");
-                    return Ok(ExitCode::from(UNUSABLE));
+            let (b, n) = (read(b)?, read(n)?);
+            if results::compare(&b.1, &n.1, args.noise).changes.is_empty() {
+                return Err(SetupError::InvalidInput {
+                    flag: "--compare",
+                    value: format!("{} {}", b.0, n.0),
+                    reason: "the two records have no scenario in common".into(),
                 }
+                .into());
             }
+            Some((b, n))
         }
         _ => None,
     };
@@ -61,20 +68,70 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every `.json` file under `dir`, in name order.
-fn json_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Refuses an output that is a directory or one of the inputs (it would be overwritten with HTML).
+fn check_output(
+    output: &Path,
+    inputs: &[(PathBuf, bool)],
+    compared: &[PathBuf],
+) -> Result<(), SetupError> {
+    let bad = |reason: &str| SetupError::InvalidInput {
+        flag: "-o",
+        value: output.display().to_string(),
+        reason: reason.into(),
+    };
+    if output.is_dir() {
+        return Err(bad("is a directory: name the HTML file to write"));
+    }
+    if let Ok(out) = output.canonicalize() {
+        let same = |p: &Path| p.canonicalize().is_ok_and(|c| c == out);
+        if inputs.iter().any(|(p, _)| same(p)) || compared.iter().any(|p| same(p)) {
+            return Err(bad(
+                "is one of the records read: writing the report there would destroy it",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The files named, and every `.json` file under the directories named (in name order), each
+/// once however it is reached; `true` marks a file named on the command line.
+fn record_files(results: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, bool)>> {
+    let mut seen = BTreeSet::new();
     let mut out = Vec::new();
+    for path in results {
+        if path.is_dir() {
+            walk(path, &mut seen, &mut out)?;
+        } else if seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone())) {
+            out.push((path.clone(), true));
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the `.json` files under `dir`; symbolic links to directories are not followed (a link to
+/// an ancestor would loop), and a file reached twice is read once.
+fn walk(
+    dir: &Path,
+    seen: &mut BTreeSet<PathBuf>,
+    out: &mut Vec<(PathBuf, bool)>,
+) -> anyhow::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| dir.display().to_string())?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
     for p in entries {
-        if p.is_dir() {
-            out.extend(json_files(&p)?);
-        } else if p.extension().is_some_and(|x| x == "json") {
-            out.push(p);
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&p, seen, out)?;
+        } else if p.extension().is_some_and(|x| x == "json")
+            && p.is_file()
+            && seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone()))
+        {
+            out.push((p, false));
         }
     }
-    Ok(out)
+    Ok(())
 }

@@ -122,6 +122,11 @@ fn measure(
             })
             .collect()
     };
+    // An existing topology's MTU is known only now: still before any traffic, and bad input.
+    for spec in &phases {
+        spec.validate(info.endpoints[0].mtu)
+            .map_err(crate::cli::usage)?;
+    }
     let tool = super::tool();
     let run_id = info.spec.id.to_string();
     let mut record = Record::new(&run_id, tool, Fingerprint::take(info), opts.trials);
@@ -134,10 +139,6 @@ fn measure(
     let tty = std::io::stderr().is_terminal();
     let total = phases.len() * opts.trials;
     let mut outcomes = Vec::new();
-    for spec in &phases {
-        spec.validate(info.endpoints[0].mtu)
-            .context("vethbench run")?;
-    }
     crate::preflight::round_trip(info, false, 64)?;
     'trials: for trial in 1..=opts.trials {
         for spec in &phases {
