@@ -1,77 +1,12 @@
 //! End-to-end tests of the `vethbench` binary, as root, with real namespaces. Every test leaves
 //! the host as it found it; tests that compare the whole host hold the host lock exclusively.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use setup::testing::{namespaces_of, skip_without_root, snapshot, test_id, HostLock};
-use setup::RunId;
 
-/// Where `run` writes its records in tests (not the repository).
-fn records_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("records-{}", std::process::id()))
-}
-
-fn vethbench(args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vethbench"));
-    cmd.args(args);
-    if args.first() == Some(&"run") && !args.contains(&"--out") {
-        cmd.arg("--out").arg(records_dir());
-    }
-    cmd.output().expect("run vethbench")
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
-/// Starts `vethbench up --hold` and returns once the topology is up.
-/// Takes a topology left up by `vethbench up` down when dropped, also while a failed assertion
-/// unwinds.
-struct Down(RunId);
-
-impl Drop for Down {
-    fn drop(&mut self) {
-        let _ = vethbench(&["down", "--id", self.0.as_str()]);
-    }
-}
-
-fn hold(id: &RunId) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
-        .args(["up", "--hold", "--id", id.as_str()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn vethbench up --hold");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("holding") => break,
-            Some(Ok(_)) => continue,
-            _ => {
-                let _ = child.kill();
-                panic!("up --hold ended before the topology was up");
-            }
-        }
-    }
-    child
-}
-
-/// Kills a child on drop, then removes what it may have left (the guard of these tests).
-struct Reap(Child, RunId);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = setup::down(&self.1, true);
-    }
-}
+mod common;
+use common::{hold, records_dir, text, vethbench, Down, Reap};
 
 #[test]
 fn up_check_down_leaves_the_host_as_it_was() {
@@ -424,7 +359,7 @@ fn sigint_stops_a_run_and_tears_down() {
         started.elapsed() < std::time::Duration::from_secs(5),
         "stops promptly"
     );
-    assert!(status.success(), "{status}");
+    assert_eq!(status.code(), Some(130), "exit 130 after SIGINT: {status}");
     let mut out = String::new();
     std::io::Read::read_to_string(child.0.stdout.as_mut().unwrap(), &mut out).unwrap();
     assert!(

@@ -1,0 +1,97 @@
+//! Helpers shared by the end-to-end tests: running the binary, and guards that remove what a test
+//! built even while a failed assertion unwinds.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+use setup::RunId;
+
+/// Where `run` writes its records in tests (not the repository).
+pub fn records_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("records-{}", std::process::id()))
+}
+
+pub fn vethbench(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vethbench"));
+    cmd.args(args);
+    if args.first() == Some(&"run") && !args.contains(&"--out") {
+        cmd.arg("--out").arg(records_dir());
+    }
+    cmd.output().expect("run vethbench")
+}
+
+pub fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Starts `vethbench up --hold` and returns once the topology is up.
+/// Takes a topology left up by `vethbench up` down when dropped, also while a failed assertion
+/// unwinds.
+pub struct Down(pub RunId);
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let _ = vethbench(&["down", "--id", self.0.as_str()]);
+    }
+}
+
+pub fn hold(id: &RunId) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
+        .args(["up", "--hold", "--id", id.as_str()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vethbench up --hold");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("holding") => break,
+            Some(Ok(_)) => continue,
+            _ => {
+                let _ = child.kill();
+                panic!("up --hold ended before the topology was up");
+            }
+        }
+    }
+    child
+}
+
+/// Kills a child on drop, then removes what it may have left (the guard of these tests).
+pub struct Reap(pub Child, pub RunId);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+        let _ = setup::down(&self.1, true);
+    }
+}
+
+
+impl Reap {
+    /// Waits for the child and returns its exit code, stdout and stderr (the guard still removes
+    /// what it left when dropped).
+    pub fn finish(&mut self) -> (Option<i32>, String, String) {
+        use std::io::Read;
+        let mut stderr = self.0.stderr.take();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(e) = stderr.as_mut() {
+                let _ = e.read_to_string(&mut s);
+            }
+            s
+        });
+        let mut out = String::new();
+        if let Some(o) = self.0.stdout.as_mut() {
+            let _ = o.read_to_string(&mut out);
+        }
+        let status = self.0.wait().expect("wait for vethbench");
+        (status.code(), out, reader.join().unwrap_or_default())
+    }
+}
