@@ -388,7 +388,12 @@ pub struct RunArgs {
     /// Frame sizes in bytes, comma-separated: Ethernet header included, FCS excluded
     /// (64..=MTU+14; IPv6 >= 82). `rfc2544` is 64,128,256,512,1024,1280,1500. One row per size.
     /// Default: 64 with --mode, 64,512,1500 for the suite.
-    #[arg(long, value_name = "BYTES[,BYTES...]", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "BYTES[,BYTES...]",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     pub size: Vec<String>,
     /// Send IPv6 frames instead of IPv4.
     #[arg(long)]
@@ -753,7 +758,12 @@ pub struct SweepArgs {
     #[arg(value_name = "FILE.toml")]
     pub file: Option<std::path::PathBuf>,
     /// Frame sizes (axis), comma-separated.
-    #[arg(long, value_name = "N,...", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     pub size: Option<Vec<usize>>,
     /// Modes (axis).
     #[arg(long, value_enum, value_name = "MODE,...", value_delimiter = ',')]
@@ -762,10 +772,20 @@ pub struct SweepArgs {
     #[arg(long, value_enum, value_name = "MODE,...", value_delimiter = ',')]
     pub xdp_mode: Option<Vec<XdpModeArg>>,
     /// Descriptors per ring operation (axis).
-    #[arg(long, value_name = "N,...", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     pub batch: Option<Vec<u32>>,
     /// Ring sizes (axis).
-    #[arg(long, value_name = "N,...", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     pub ring: Option<Vec<u32>>,
     /// need_wakeup (axis): on, off.
     #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]
@@ -774,7 +794,12 @@ pub struct SweepArgs {
     #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]
     pub busy_poll: Option<Vec<bool>>,
     /// Queues of the veth ends (axis).
-    #[arg(long, value_name = "N,...", value_delimiter = ',', allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
     pub queues: Option<Vec<u32>>,
     /// GRO on the veth ends (axis): on, off.
     #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]

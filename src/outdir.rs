@@ -23,8 +23,7 @@ pub fn check(dir: &Path, flag: &'static str) -> Result<(), SetupError> {
     }
     std::fs::create_dir_all(dir).map_err(|e| bad(format!("cannot create the directory: {e}")))?;
     let probe = dir.join(format!(".vethbench-write-check-{}", std::process::id()));
-    std::fs::write(&probe, b"")
-        .map_err(|e| bad(format!("cannot write a record into it: {e}")))?;
+    std::fs::write(&probe, b"").map_err(|e| bad(format!("cannot write a record into it: {e}")))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -71,6 +70,7 @@ impl Sink {
             }
         }
         let tmp = self.path().to_path_buf();
-        save(&tmp, record).map_err(|e| anyhow::anyhow!("saving the record to {}: {e}", tmp.display()))
+        save(&tmp, record)
+            .map_err(|e| anyhow::anyhow!("saving the record to {}: {e}", tmp.display()))
     }
 }

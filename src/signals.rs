@@ -27,12 +27,8 @@ pub fn watch() -> anyhow::Result<Arc<AtomicBool>> {
             if let Ok(signal) = set.wait() {
                 // The first signal decides; the flag is set after it so readers of the flag
                 // always find the signal.
-                let _ = RECEIVED.compare_exchange(
-                    0,
-                    signal as i32,
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                );
+                let _ =
+                    RECEIVED.compare_exchange(0, signal as i32, Ordering::SeqCst, Ordering::SeqCst);
                 seen.store(true, Ordering::SeqCst);
             }
         })

@@ -464,11 +464,17 @@ mod tests {
     #[test]
     fn numbers_out_of_range_empty_and_repeated_axes_are_refused_naming_the_key() {
         for (text, needles) in [
-            ("[run]\nduration = 1e308\n", &["[run] duration", "1e308"][..]),
+            (
+                "[run]\nduration = 1e308\n",
+                &["[run] duration", "1e308"][..],
+            ),
             ("[run]\nduration = inf\n", &["[run] duration", "inf"]),
             ("[run]\nwarmup = -3\n", &["[run] warmup", "-3"]),
             ("[run]\ntrials = 1000000\n", &["[run] trials", "1000000"]),
-            ("[axes]\nsize = []\n", &["[axes] size", "at least one value"]),
+            (
+                "[axes]\nsize = []\n",
+                &["[axes] size", "at least one value"],
+            ),
             ("[axes]\nsize = [64, 64]\n", &["[axes] size", "64", "twice"]),
         ] {
             let err = parse(text).unwrap_err();
@@ -492,7 +498,10 @@ mod tests {
         let err = points(&axes, &Shared::default(), MAX_POINTS)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("--max-points") && err.contains("20000"), "{err}");
+        assert!(
+            err.contains("--max-points") && err.contains("20000"),
+            "{err}"
+        );
     }
 
     #[test]

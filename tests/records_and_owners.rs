@@ -74,8 +74,19 @@ fn an_interrupted_run_is_marked_keeps_the_baseline_and_exits_130_or_143() {
     let _lock = HostLock::shared();
     let dir = fresh_dir("int");
     let good = vethbench(&[
-        "run", "--mode", "throughput", "--duration", "0.3", "--warmup", "0.1", "--rate", "20000",
-        "--save-baseline", "main", "--out", dir.to_str().unwrap(),
+        "run",
+        "--mode",
+        "throughput",
+        "--duration",
+        "0.3",
+        "--warmup",
+        "0.1",
+        "--rate",
+        "20000",
+        "--save-baseline",
+        "main",
+        "--out",
+        dir.to_str().unwrap(),
     ]);
     assert!(good.status.success(), "{}", text(&good).1);
     let baseline = dir.join("baselines/main.json");
@@ -91,8 +102,18 @@ fn an_interrupted_run_is_marked_keeps_the_baseline_and_exits_130_or_143() {
         std::fs::copy(&baseline, out.join("baselines/main.json")).unwrap();
         let child = spawn_run(
             &[
-                "--mode", "throughput", "--duration", "20", "--warmup", "0.2", "--rate", "20000",
-                "--id", id.as_str(), "--save-baseline", "main",
+                "--mode",
+                "throughput",
+                "--duration",
+                "20",
+                "--warmup",
+                "0.2",
+                "--rate",
+                "20000",
+                "--id",
+                id.as_str(),
+                "--save-baseline",
+                "main",
             ],
             &out,
         );
@@ -102,13 +123,19 @@ fn an_interrupted_run_is_marked_keeps_the_baseline_and_exits_130_or_143() {
         signal(&child.0, sig);
         let (status, stdout, stderr) = child.finish();
         assert_eq!(status, Some(code), "{sig}: exit {code}\n{stderr}");
-        assert!(stderr.contains("not saved"), "{sig}: says the baseline stays:\n{stderr}");
+        assert!(
+            stderr.contains("not saved"),
+            "{sig}: says the baseline stays:\n{stderr}"
+        );
         assert_eq!(
             std::fs::read(out.join("baselines/main.json")).unwrap(),
             before,
             "{sig}: the good baseline is untouched"
         );
-        assert!(stdout.contains("interrupted"), "{sig}: the table says so:\n{stdout}");
+        assert!(
+            stdout.contains("interrupted"),
+            "{sig}: the table says so:\n{stdout}"
+        );
         let record = the_record(&out);
         assert_eq!(record["interrupted"], sig.as_str(), "{record:#}");
         let scenario = &record["scenarios"][0];
@@ -146,24 +173,50 @@ fn a_topology_in_use_has_one_owner_and_down_force_stops_it() {
     let _down = Down(id.clone());
     let dir = fresh_dir("own");
     let first = spawn_run(
-        &["--on", id.as_str(), "--mode", "throughput", "--duration", "3", "--rate", "50000"],
+        &[
+            "--on",
+            id.as_str(),
+            "--mode",
+            "throughput",
+            "--duration",
+            "3",
+            "--rate",
+            "50000",
+        ],
         &dir,
     );
     let mut first = Reap(first, RunId::new("unused").unwrap());
     let owner = wait_for_owner(&id);
     assert_eq!(owner, first.0.id());
 
-    let second = vethbench(&["run", "--on", id.as_str(), "--mode", "throughput", "--duration", "0.3"]);
+    let second = vethbench(&[
+        "run",
+        "--on",
+        id.as_str(),
+        "--mode",
+        "throughput",
+        "--duration",
+        "0.3",
+    ]);
     let (_, err) = text(&second);
     assert_eq!(second.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("process {owner}")), "names the owner: {err}");
-    assert!(!err.contains("vethbench down"), "never tells to down a live run: {err}");
+    assert!(
+        err.contains(&format!("process {owner}")),
+        "names the owner: {err}"
+    );
+    assert!(
+        !err.contains("vethbench down"),
+        "never tells to down a live run: {err}"
+    );
     let check = vethbench(&["check", "--id", id.as_str()]);
     assert!(!check.status.success() && text(&check).1.contains(&format!("process {owner}")));
     let down = vethbench(&["down", "--id", id.as_str()]);
     let (_, err) = text(&down);
     assert_eq!(down.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("process {owner}")) && err.contains("--force"), "{err}");
+    assert!(
+        err.contains(&format!("process {owner}")) && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(namespaces_of(&id).len(), 2, "left alone");
 
     let (status, _, stderr) = first.finish();
@@ -176,7 +229,16 @@ fn a_topology_in_use_has_one_owner_and_down_force_stops_it() {
     // --force: the owner stops cleanly (its record marked interrupted), then the topology goes.
     let dir = fresh_dir("force");
     let long = spawn_run(
-        &["--on", id.as_str(), "--mode", "throughput", "--duration", "30", "--rate", "20000"],
+        &[
+            "--on",
+            id.as_str(),
+            "--mode",
+            "throughput",
+            "--duration",
+            "30",
+            "--rate",
+            "20000",
+        ],
         &dir,
     );
     let mut long = Reap(long, RunId::new("unused").unwrap());
@@ -206,7 +268,8 @@ fn a_kill_during_creation_is_cleaned_in_one_pass() {
         std::fs::create_dir_all("/run/netns").unwrap();
         let placeholder = Path::new("/run/netns").join(id.namespace(setup::Side::B));
         std::fs::write(&placeholder, b"").unwrap();
-        let mut record = setup::RunRecord::for_this_process(&id, vec![id.namespace(setup::Side::B)]);
+        let mut record =
+            setup::RunRecord::for_this_process(&id, vec![id.namespace(setup::Side::B)]);
         record.pid = u32::MAX - 1;
         record.save().unwrap();
         let mut args: Vec<&str> = command.to_vec();
@@ -215,11 +278,20 @@ fn a_kill_during_creation_is_cleaned_in_one_pass() {
         }
         let out = vethbench(&args);
         let (stdout, stderr) = text(&out);
-        assert!(out.status.success(), "{args:?}: one pass, exit 0:\n{stdout}{stderr}");
+        assert!(
+            out.status.success(),
+            "{args:?}: one pass, exit 0:\n{stdout}{stderr}"
+        );
         assert!(!placeholder.exists(), "{args:?}: placeholder removed");
-        assert!(stdout.contains(&id.namespace(setup::Side::B)), "{args:?}: says what went: {stdout}");
+        assert!(
+            stdout.contains(&id.namespace(setup::Side::B)),
+            "{args:?}: says what went: {stdout}"
+        );
         if args[0] == "cleanup" {
-            assert!(stdout.contains(&format!("/run/vethbench/{id}.json")), "{stdout}");
+            assert!(
+                stdout.contains(&format!("/run/vethbench/{id}.json")),
+                "{stdout}"
+            );
         }
     }
     assert_eq!(snapshot(), before);
@@ -250,11 +322,20 @@ fn an_unusable_out_is_refused_first_and_a_late_failure_keeps_the_record() {
     let file = dir.join("a-file");
     std::fs::write(&file, b"x").unwrap();
     let started = Instant::now();
-    let out = vethbench(&["run", "--mode", "throughput", "--out", file.to_str().unwrap()]);
+    let out = vethbench(&[
+        "run",
+        "--mode",
+        "throughput",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
     let (_, err) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--out") && err.contains("a-file"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(3), "refused before measuring");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "refused before measuring"
+    );
     assert_eq!(snapshot(), before, "nothing built");
     drop(_lock);
 
@@ -265,7 +346,16 @@ fn an_unusable_out_is_refused_first_and_a_late_failure_keeps_the_record() {
     std::fs::create_dir_all(&target).unwrap();
     let id = test_id("late");
     let child = spawn_run(
-        &["--mode", "throughput", "--duration", "1.5", "--rate", "20000", "--id", id.as_str()],
+        &[
+            "--mode",
+            "throughput",
+            "--duration",
+            "1.5",
+            "--rate",
+            "20000",
+            "--id",
+            id.as_str(),
+        ],
         &target,
     );
     let mut child = Reap(child, id.clone());
@@ -293,7 +383,13 @@ fn export_into_a_closed_pipe_exits_quietly() {
     let _lock = HostLock::shared();
     let dir = fresh_dir("pipe");
     let r = vethbench(&[
-        "run", "--mode", "latency", "--count", "200", "--out", dir.to_str().unwrap(),
+        "run",
+        "--mode",
+        "latency",
+        "--count",
+        "200",
+        "--out",
+        dir.to_str().unwrap(),
     ]);
     assert!(r.status.success(), "{}", text(&r).1);
     let record = std::fs::read_dir(&dir)

@@ -7,7 +7,6 @@ use results::{compare, load, text_table, Comparison, Record, Verdict};
 
 use crate::cli::{CompareArgs, FailOn};
 
-
 pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let baseline = load(&args.baseline).context("vethbench compare")?;
     let new = load(&args.new).context("vethbench compare")?;

@@ -79,8 +79,8 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     );
     // Each trial also pays for attaching programs and opening sockets (~0.3 s here), each
     // topology group for building and checking it (~0.5 s).
-    let estimate = todo.len() as f64 * trials as f64 * (duration + warmup + 0.3)
-        + groups(&todo) as f64 * 0.5;
+    let estimate =
+        todo.len() as f64 * trials as f64 * (duration + warmup + 0.3) + groups(&todo) as f64 * 0.5;
     eprintln!(
         "sweep '{name}': {} points, {} stored already, {trials} trial(s) of {duration:.1} s after {warmup:.1} s warm-up each; about {} to go; records in {}",
         todo.len() + stored.len(),

@@ -73,7 +73,6 @@ impl Drop for Reap {
     }
 }
 
-
 impl Reap {
     /// Waits for the child and returns its exit code, stdout and stderr (the guard still removes
     /// what it left when dropped).

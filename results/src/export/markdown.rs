@@ -37,7 +37,12 @@ impl Exporter for Markdown {
         out += &"---:|".repeat(SHOWN.len());
         out.push('\n');
         for s in &record.scenarios {
-            let _ = write!(out, "| {} | {} |", cell(&s.key), s.complete_trials().count());
+            let _ = write!(
+                out,
+                "| {} | {} |",
+                cell(&s.key),
+                s.complete_trials().count()
+            );
             for shown in &SHOWN {
                 let v = s
                     .estimates
