@@ -15,11 +15,27 @@ use setup::{
 /// Measures the Linux veth data plane — AF_XDP kernel bypass next to the kernel stack — between
 /// network namespaces it creates and removes itself (RFC 2544 ranges 198.18.0.0/15, 2001:2::/48).
 #[derive(Debug, Parser)]
-#[command(name = "vethbench", version, about, propagate_version = true)]
+#[command(name = "vethbench", version = VERSION, about, propagate_version = true)]
 pub struct Cli {
+    /// Print only results (and errors): no progress lines.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also log the detail of every stage on stderr (RUST_LOG, e.g. RUST_LOG=debug, selects
+    /// finer).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The version with the git commit built from ("unknown" outside a git checkout, e.g. for
+/// `cargo install` from a registry).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("VETHBENCH_GIT_COMMIT"),
+    ")"
+);
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -78,6 +94,17 @@ pub enum Command {
     /// Check that this host can run the benchmark; prints a pass/fail table with a fix for each
     /// failure. Exit status 1 if any check fails.
     Doctor(DoctorArgs),
+    /// Print a shell completion script: `vethbench completions bash > /etc/bash_completion.d/vethbench`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `vethbench man > /usr/local/share/man/man1/vethbench.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// On or off.

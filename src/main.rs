@@ -9,6 +9,7 @@ mod outdir;
 mod preflight;
 mod signals;
 mod sweep;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
+    ui::init(cli.quiet, cli.verbose);
     match cli.command {
         cli::Command::Up(args) => commands::up::run(&args.try_into()?),
         cli::Command::Run(args) => commands::run::run(&(*args).try_into()?),
@@ -49,6 +51,8 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Down(args) => commands::down::run(&args.try_into()?),
         cli::Command::Cleanup(args) => commands::cleanup::run(&args),
         cli::Command::Doctor(args) => commands::doctor::run(&args),
+        cli::Command::Completions(args) => commands::docs::completions(&args),
+        cli::Command::Man => commands::docs::man(),
     }
 }
 

@@ -358,7 +358,7 @@ impl Attached {
         });
         match result {
             // The namespace (and the interface with it) is gone already: nothing is attached.
-            Err(setup::SetupError::NotFound(_)) => Ok(()),
+            Err(setup::SetupError::Gone(_)) => Ok(()),
             Err(e) => Err(e.into()),
             Ok(r) => r.map_err(|source| BpfError::Map {
                 program: self.program.program,

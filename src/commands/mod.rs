@@ -3,6 +3,7 @@
 pub mod check;
 pub mod cleanup;
 pub mod compare;
+pub mod docs;
 pub mod doctor;
 pub mod down;
 pub mod export;

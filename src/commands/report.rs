@@ -10,6 +10,7 @@ use results::{load, RecordError};
 use setup::SetupError;
 
 use crate::cli::ReportArgs;
+use crate::ui::progress;
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let files = record_files(&args.results)?;
@@ -60,7 +61,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let page = html(&records, pair.as_ref().map(|(b, n)| (b, n, args.noise)))?;
     std::fs::write(&args.output, page)
         .with_context(|| format!("writing {}", args.output.display()))?;
-    eprintln!(
+    progress!(
         "report: {} ({} record(s))",
         args.output.display(),
         records.len()

@@ -14,11 +14,12 @@ use setup::{Topology, TopologyInfo};
 
 use crate::cli::{FailOn, RunOptions};
 use crate::commands::compare::{report, Sides};
+use crate::ui::progress;
 
 pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
     let interrupt = crate::signals::watch()?;
     let r = &opts.run;
-    eprintln!(
+    progress!(
         "vethbench run: {}, {} B {}, cores A={} B={}, XDP {} mode, {:.1} s after {:.1} s warm-up{} each",
         if opts.suite {
             "suite (AF_XDP vs kernel stack)".to_string()
@@ -37,13 +38,16 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
     let (outcomes, record, path) = match &opts.existing {
         Some(id) => {
             let (info, _lease) = super::borrow(id, "--on")?;
+            tracing::debug!(id = %id, "measuring on an existing topology");
             measure(&info, opts, &interrupt)?
         }
         None => {
             let topology = Topology::create(&opts.topology)
                 .with_context(|| format!("building topology '{}'", opts.topology.id))?;
+            tracing::debug!(id = %opts.topology.id, kind = %opts.topology.kind, "topology built");
             let measured = measure(topology.info(), opts, &interrupt)?;
-            topology.destroy().context("tearing down")?;
+            let removed = topology.destroy().context("tearing down")?;
+            tracing::debug!(namespaces = ?removed.namespaces, "topology removed");
             measured
         }
     };
@@ -64,7 +68,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
             .write_all(&bytes)
             .context("writing to stdout")?;
     }
-    eprintln!("record: {}", path.display());
+    progress!("record: {}", path.display());
     if let Some(signal) = &record.interrupted {
         eprintln!(
             "interrupted by {signal}: trials cut short are kept in the record, marked interrupted, and left out of its estimates"
@@ -153,7 +157,7 @@ fn measure(
                     String::new()
                 }
             );
-            if tty {
+            if tty && crate::ui::progress_shown() {
                 eprint!("{label} ...");
             }
             let started = std::time::Instant::now();
@@ -170,13 +174,23 @@ fn measure(
                 (None, false) => format!("{:.3} Mpps", outcome.received_pps / 1e6),
             };
             // On a terminal the line is completed in place; in a log each phase gets one plain line.
-            eprintln!(
+            progress!(
                 "{}{label}: {summary} ({:.1} s)",
                 if tty { "\r" } else { "" },
                 started.elapsed().as_secs_f64()
             );
+            tracing::debug!(
+                scenario = %results::scenario_key(spec),
+                trial,
+                sent = outcome.sent,
+                received = outcome.received,
+                unexplained = outcome.accounting.unexplained,
+                interrupted = outcome.interrupted,
+                "trial done"
+            );
             record.add_trial(spec, outcome.clone());
             sink.save(&record)?;
+            tracing::debug!(path = %sink.path().display(), "record saved");
             outcomes.push(outcome);
             if interrupt.load(Ordering::SeqCst) {
                 break 'trials;

@@ -15,6 +15,7 @@ use setup::{RunId, SetupError, Topology};
 
 use crate::cli::SweepArgs;
 use crate::sweep::{self, Point, SweepFile};
+use crate::ui::progress;
 
 pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     let interrupt = crate::signals::watch()?;
@@ -38,10 +39,10 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
-    crate::outdir::check(&args.out, "--out")?;
     let axes = file.axes.overridden_by(flag_axes);
     let shared = file.run.overridden_by(flag_shared);
     let points = sweep::points(&axes, &shared, args.max_points)?;
+    crate::outdir::check(&args.out, "--out")?;
     let trials = shared.trials.unwrap_or(1);
     let name = args.name.clone().unwrap_or_else(|| {
         args.file
@@ -81,7 +82,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     // topology group for building and checking it (~0.5 s).
     let estimate =
         todo.len() as f64 * trials as f64 * (duration + warmup + 0.3) + groups(&todo) as f64 * 0.5;
-    eprintln!(
+    progress!(
         "sweep '{name}': {} points, {} stored already, {trials} trial(s) of {duration:.1} s after {warmup:.1} s warm-up each; about {} to go; records in {}",
         todo.len() + stored.len(),
         stored.len(),
@@ -187,7 +188,8 @@ struct Progress {
 
 impl Progress {
     fn new(total: usize) -> Progress {
-        let bar = std::io::stderr().is_terminal().then(|| {
+        let shown = std::io::stderr().is_terminal() && crate::ui::progress_shown();
+        let bar = shown.then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
                 "{bar:30} {pos}/{len} points, {elapsed} elapsed, ETA {eta}  {msg}",
@@ -215,9 +217,10 @@ impl Progress {
             None => {
                 let per = self.started.elapsed().as_secs_f64() / self.done_count as f64;
                 let eta = per * (self.total - self.done_count) as f64;
-                eprintln!(
+                progress!(
                     "[{}/{}] {key}: {figure} (ETA {eta:.0} s)",
-                    self.done_count, self.total
+                    self.done_count,
+                    self.total
                 );
             }
         }
