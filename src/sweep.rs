@@ -217,7 +217,7 @@ impl Shared {
                 if !v.is_finite() || !(0.0..=MAX_SECONDS).contains(&v) {
                     return Err(bad(
                         place("run", key),
-                        format!("{v} is not a number of seconds in 0..={MAX_SECONDS}"),
+                        format!("{v:?} is not a number of seconds in 0..={MAX_SECONDS}"),
                     ));
                 }
             }
