@@ -100,6 +100,22 @@ pub enum Command {
     Man,
 }
 
+impl Command {
+    /// The subcommand's name if it builds, uses or removes topologies (and so needs the
+    /// capabilities in [`crate::privileges::NEEDED`]).
+    pub fn needs_privileges(&self) -> Option<&'static str> {
+        match self {
+            Command::Up(_) => Some("up"),
+            Command::Run(_) => Some("run"),
+            Command::Sweep(_) => Some("sweep"),
+            Command::Check(_) => Some("check"),
+            Command::Down(_) => Some("down"),
+            Command::Cleanup(_) => Some("cleanup"),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell.

@@ -94,46 +94,40 @@ pub fn run_all() -> Vec<Check> {
     ]
 }
 
-const CAPS: [(u32, &str); 4] = [
-    (12, "CAP_NET_ADMIN"),
-    (13, "CAP_NET_RAW"),
-    (21, "CAP_SYS_ADMIN"),
-    (39, "CAP_BPF"),
-];
-
 fn privileges() -> Check {
     let name = "privileges";
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
-        .unwrap_or(0);
-    let missing: Vec<&str> = CAPS
-        .iter()
-        .filter(|(bit, _)| eff & (1 << bit) == 0)
-        .map(|(_, n)| *n)
-        .collect();
     let root = nix::unistd::geteuid().is_root();
-    if missing.is_empty() {
-        check(
+    let all = crate::privileges::NEEDED
+        .iter()
+        .map(|(_, n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ");
+    match crate::privileges::missing() {
+        Some(m) if m.is_empty() => check(
             name,
             Status::Pass,
-            format!("{}all of {}", if root { "root, " } else { "" }, cap_names()),
+            format!("{}all of {all}", if root { "root, " } else { "" }),
             "",
-        )
-    } else {
-        check(
+        ),
+        Some(m) => check(
             name,
             Status::Fail,
-            format!("missing {}", missing.join(", ")),
-            "run as root (sudo vethbench ...): namespaces, veth, XDP and AF_XDP need these capabilities",
-        )
+            format!(
+                "missing {}",
+                m.iter()
+                    .map(|(n, w)| format!("{n} ({w})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            crate::privileges::fix(),
+        ),
+        None => check(
+            name,
+            Status::Warn,
+            "could not read CapEff from /proc/self/status",
+            "the probes below show what works",
+        ),
     }
-}
-
-fn cap_names() -> String {
-    CAPS.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
 }
 
 fn kernel_version(release: &str, version: Option<KernelVersion>) -> Check {
@@ -240,9 +234,10 @@ fn af_xdp_socket() -> Check {
         format!("socket(AF_XDP): {err}"),
         match err.raw_os_error() {
             Some(libc::EAFNOSUPPORT) => "kernel lacks CONFIG_XDP_SOCKETS",
-            Some(libc::EPERM) => "run as root (CAP_NET_RAW)",
+            Some(libc::EPERM) => "needs CAP_NET_RAW: see the privileges check",
             _ => "see the error",
-        },
+        }
+        .to_string(),
     )
 }
 

@@ -7,6 +7,7 @@ mod doctor;
 mod exit;
 mod outdir;
 mod preflight;
+mod privileges;
 mod signals;
 mod sweep;
 mod ui;
@@ -40,6 +41,9 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
     ui::init(cli.quiet, cli.verbose);
+    if let Some(name) = cli.command.needs_privileges() {
+        privileges::require(name)?;
+    }
     match cli.command {
         cli::Command::Up(args) => commands::up::run(&args.try_into()?),
         cli::Command::Run(args) => commands::run::run(&(*args).try_into()?),
