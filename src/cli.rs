@@ -39,16 +39,24 @@ pub const VERSION: &str = concat!(
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Build a pair topology (namespace A <-> veth <-> namespace B) and leave it up.
+    /// Build a topology and leave it up (or hold it until a signal with --hold).
     ///
-    /// Creates namespaces vb-<id>-a and vb-<id>-b with veth ends vb<id>a / vb<id>b,
-    /// 198.18.0.1/30 <-> 198.18.0.2/30 and 2001:2::1/64 <-> 2001:2::2/64, permanent neighbour
-    /// entries (no ARP/ND needed), and prints what the kernel reports back.
+    /// Four kinds (--topology): pair (namespaces vb-<id>-a and vb-<id>-b joined by the veth
+    /// vb<id>a / vb<id>b, 198.18.0.1/30 <-> 198.18.0.2/30 and 2001:2::1/64 <-> 2001:2::2/64),
+    /// bridge and routed (A and B each joined by a veth to a middle namespace vb-<id>-m with a
+    /// Linux bridge, or a router), and same-ns (both ends in one namespace). Permanent neighbour
+    /// entries (no ARP/ND needed); prints what the kernel reports back.
     Up(UpArgs),
-    /// Measure: build a topology, run one mode with AF_XDP on both ends, tear it all down.
+    /// Measure: build a topology (or use one left up, --on), run, tear down what was built.
     ///
-    /// Prints rates, loss and latency percentiles, and accounts for every frame:
-    /// sent = received + attributed (to a kernel counter) + unexplained.
+    /// Without --mode: the suite — for 64, 512 and 1500-byte frames, AF_XDP throughput and
+    /// latency next to the kernel stack's UDP flood, UDP ping-pong and ICMP echo, three trials
+    /// each, ending in an AF_XDP vs kernel-stack table. With --mode: that one mode (five AF_XDP
+    /// modes, three kernel-stack modes). Prints rates, loss and latency percentiles, and accounts
+    /// for every frame: sent = received + attributed (to a kernel counter) + unexplained. The
+    /// record goes to --out after every trial. Ctrl-C or SIGTERM ends the current trial (kept in
+    /// the record, marked interrupted, left out of estimates), prints what was measured and exits
+    /// 130 or 143; an interrupted run never becomes a baseline.
     Run(Box<RunArgs>),
     /// Compare two result records: per scenario and metric the baseline and new medians, the change
     /// with its 95 % confidence interval, and a verdict (improved / REGRESSED / no change); then what
