@@ -1,24 +1,12 @@
 //! Every input checked before anything is built: exit 2, a message naming the flag or file, and
 //! the host unchanged. Record readers are bounded and validate what they read.
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use setup::testing::{skip_without_root, snapshot, test_id, HostLock};
-use setup::RunId;
 
 mod common;
-use common::{text, vethbench, Down};
-
-fn fresh_dir(tag: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "inputs-{tag}-{}-{}",
-        std::process::id(),
-        RunId::generate()
-    ));
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir
-}
+use common::{fresh_dir, latency_record, text, vethbench, Down};
 
 /// Asserts exit 2 within a few seconds with every needle in stderr.
 fn refused(args: &[&str], needles: &[&str]) {
@@ -37,25 +25,6 @@ fn refused(args: &[&str], needles: &[&str]) {
         started.elapsed() < Duration::from_secs(5),
         "{args:?}: refused quickly, not after measuring"
     );
-}
-
-/// One real record (a short latency run), made once per test that needs it.
-fn a_record(dir: &Path) -> PathBuf {
-    let out = vethbench(&[
-        "run",
-        "--mode",
-        "latency",
-        "--count",
-        "300",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out).1);
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
-        .expect("a record")
 }
 
 #[test]
@@ -125,7 +94,7 @@ fn sweep_plans_get_the_limits_of_run() {
     }
     let _lock = HostLock::exclusive();
     let before = snapshot();
-    let dir = fresh_dir("sweep");
+    let dir = fresh_dir("inputs-sweep");
     for (body, needles) in [
         ("[run]\nduration = 1e308\n", &["[run] duration"][..]),
         ("[run]\ntrials = 1000000\n", &["[run] trials"]),
@@ -181,7 +150,7 @@ fn record_readers_are_bounded_and_validate_what_they_read() {
         return;
     }
     let _lock = HostLock::shared();
-    let dir = fresh_dir("read");
+    let dir = fresh_dir("inputs-read");
     refused(
         &["export", "/dev/zero"],
         &["/dev/zero", "not a regular file"],
@@ -193,7 +162,7 @@ fn record_readers_are_bounded_and_validate_what_they_read() {
         .unwrap();
     refused(&["export", big.to_str().unwrap()], &["big.json", "64 MiB"]);
 
-    let record = a_record(&fresh_dir("readrec"));
+    let record = latency_record(&fresh_dir("inputs-readrec"));
     let text_of = std::fs::read_to_string(&record).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&text_of).unwrap();
     let scenario = v["scenarios"][0]["key"].as_str().unwrap().to_string();
@@ -242,8 +211,8 @@ fn report_never_overwrites_an_input_and_counts_each_record_once() {
         return;
     }
     let _lock = HostLock::shared();
-    let dir = fresh_dir("report");
-    let record = a_record(&dir);
+    let dir = fresh_dir("inputs-report");
+    let record = latency_record(&dir);
     let _ = std::fs::remove_file(dir.join("r.html"));
     let r = record.to_str().unwrap();
     let original = std::fs::read(&record).unwrap();
@@ -260,7 +229,7 @@ fn report_never_overwrites_an_input_and_counts_each_record_once() {
     // A directory with a link to itself inside, and a second link to the record.
     std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
     std::os::unix::fs::symlink(&record, dir.join("again.json")).unwrap();
-    let html = fresh_dir("html").join("r.html");
+    let html = fresh_dir("inputs-html").join("r.html");
     let out = vethbench(&[
         "report",
         dir.to_str().unwrap(),

@@ -3,7 +3,7 @@
 //! reader that goes away. As root, with real namespaces; each test removes what it built through a
 //! guard, also when an assertion fails.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,19 +13,9 @@ use setup::testing::{namespaces_of, skip_without_root, snapshot, test_id, HostLo
 use setup::{Lease, RunId};
 
 mod common;
-use common::{text, vethbench, Down, Reap};
+use common::{fresh_dir, json_files, latency_record, text, vethbench, Down, Reap};
 
 /// A fresh records directory of this test.
-fn fresh_dir(tag: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-        "owners-{tag}-{}-{}",
-        std::process::id(),
-        RunId::generate()
-    ));
-    std::fs::create_dir_all(&dir).expect("records dir");
-    dir
-}
-
 /// `vethbench run ARGS --out DIR` in the background, output captured.
 fn spawn_run(args: &[&str], out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_vethbench"))
@@ -57,11 +47,7 @@ fn signal(child: &Child, s: Signal) {
 
 /// The one run record in `dir` (baselines aside).
 fn the_record(dir: &Path) -> serde_json::Value {
-    let files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("records dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
+    let files = json_files(dir);
     assert_eq!(files.len(), 1, "one record in {}: {files:?}", dir.display());
     serde_json::from_slice(&std::fs::read(&files[0]).expect("read record")).expect("JSON")
 }
@@ -72,7 +58,7 @@ fn an_interrupted_run_is_marked_keeps_the_baseline_and_exits_130_or_143() {
         return;
     }
     let _lock = HostLock::shared();
-    let dir = fresh_dir("int");
+    let dir = fresh_dir("owners-int");
     let good = vethbench(&[
         "run",
         "--mode",
@@ -147,11 +133,7 @@ fn an_interrupted_run_is_marked_keeps_the_baseline_and_exits_130_or_143() {
         );
         assert!(namespaces_of(&id).is_empty(), "{sig}: torn down");
         // Nothing to judge: comparing it with the baseline is not a "no change".
-        let record_file = std::fs::read_dir(&out)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.extension().is_some_and(|x| x == "json"))
-            .unwrap();
+        let record_file = json_files(&out).remove(0);
         let c = vethbench(&[
             "compare",
             baseline.to_str().unwrap(),
@@ -171,7 +153,7 @@ fn a_topology_in_use_has_one_owner_and_down_force_stops_it() {
     let id = test_id("own");
     assert!(vethbench(&["up", "--id", id.as_str()]).status.success());
     let _down = Down(id.clone());
-    let dir = fresh_dir("own");
+    let dir = fresh_dir("owners-own");
     let first = spawn_run(
         &[
             "--on",
@@ -227,7 +209,7 @@ fn a_topology_in_use_has_one_owner_and_down_force_stops_it() {
     assert_eq!(trial["interrupted"], false);
 
     // --force: the owner stops cleanly (its record marked interrupted), then the topology goes.
-    let dir = fresh_dir("force");
+    let dir = fresh_dir("owners-force");
     let long = spawn_run(
         &[
             "--on",
@@ -318,7 +300,7 @@ fn an_unusable_out_is_refused_first_and_a_late_failure_keeps_the_record() {
     }
     let _lock = HostLock::exclusive();
     let before = snapshot();
-    let dir = fresh_dir("out");
+    let dir = fresh_dir("owners-out");
     let file = dir.join("a-file");
     std::fs::write(&file, b"x").unwrap();
     let started = Instant::now();
@@ -381,22 +363,7 @@ fn export_into_a_closed_pipe_exits_quietly() {
         return;
     }
     let _lock = HostLock::shared();
-    let dir = fresh_dir("pipe");
-    let r = vethbench(&[
-        "run",
-        "--mode",
-        "latency",
-        "--count",
-        "200",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
-    assert!(r.status.success(), "{}", text(&r).1);
-    let record = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
-        .unwrap();
+    let record = latency_record(&fresh_dir("owners-pipe"));
     // Enough output to fill the pipe, to a reader that reads one line and leaves (`| head -1`).
     let many: Vec<&str> = std::iter::repeat_n(record.to_str().unwrap(), 300).collect();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))

@@ -136,16 +136,7 @@ pub(crate) fn remove_lock_file(id: &RunId) -> Result<(), SetupError> {
 
 /// Ids of every lock file on the host.
 pub(crate) fn lock_ids() -> Vec<RunId> {
-    let Ok(entries) = std::fs::read_dir(STATE_DIR) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            RunId::new(name.strip_suffix(".lock")?).ok()
-        })
-        .collect()
+    crate::state::ids_of_files(".lock")
 }
 
 #[cfg(test)]

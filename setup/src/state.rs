@@ -138,17 +138,22 @@ impl RunRecord {
 
     /// Ids of all records on the host.
     pub fn ids() -> Vec<RunId> {
-        let Ok(entries) = std::fs::read_dir(STATE_DIR) else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                RunId::new(name.strip_suffix(".json")?).ok()
-            })
-            .collect()
+        ids_of_files(".json")
     }
+}
+
+/// Run ids of the files in [`STATE_DIR`] named `<id><suffix>`.
+pub(crate) fn ids_of_files(suffix: &str) -> Vec<RunId> {
+    let Ok(entries) = std::fs::read_dir(STATE_DIR) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            RunId::new(name.strip_suffix(suffix)?).ok()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -94,3 +94,40 @@ impl Reap {
         (status.code(), out, reader.join().unwrap_or_default())
     }
 }
+
+/// A fresh directory of this test under cargo's target tmp dir: `<tag>-<pid>-<random>`.
+pub fn fresh_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        RunId::generate()
+    ));
+    std::fs::create_dir_all(&dir).expect("create a test directory");
+    dir
+}
+
+/// The `.json` files directly in `dir` (records; baselines live in a subdirectory), sorted.
+pub fn json_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .expect("read the records directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// One real record in `dir` (a short latency run on a topology of its own), and its path.
+pub fn latency_record(dir: &std::path::Path) -> std::path::PathBuf {
+    let out = vethbench(&[
+        "run",
+        "--mode",
+        "latency",
+        "--count",
+        "300",
+        "--out",
+        dir.to_str().expect("UTF-8 path"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    json_files(dir).remove(0)
+}
