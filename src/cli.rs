@@ -59,12 +59,16 @@ pub enum Command {
     /// 130 or 143; an interrupted run never becomes a baseline.
     Run(Box<RunArgs>),
     /// Compare two result records: per scenario and metric the baseline and new medians, the change
-    /// with its 95 % confidence interval, and a verdict (improved / REGRESSED / no change); then what
-    /// differs between the two environments (kernel, settings).
+    /// with its 95 % confidence interval, and a verdict; then what differs between the two
+    /// environments (kernel, settings).
     ///
-    /// A change counts only if its whole interval lies outside the noise band. Exit status: 0 no
-    /// regression, 1 a metric regressed (with --fail-on regression, the default), 2 unusable input
-    /// (a file missing, malformed, or of another record format version).
+    /// Statistics: the change is the ratio of the geometric means of the two records' complete
+    /// trials; its 95 % interval is Welch's t interval of the difference of the mean logarithms.
+    /// Verdicts: improved or REGRESSED if the whole interval lies beyond the noise band (--noise),
+    /// no change if it lies wholly inside it, inconclusive otherwise (also with one trial on a
+    /// side). Exit status: 0 no regression and all conclusive, 1 a metric regressed, 2 unusable
+    /// input (a file missing, malformed, or of another record format version), 3 no regression
+    /// but something inconclusive (--fail-on chooses which of these fail).
     Compare(CompareArgs),
     /// Measure every combination of settings (a sweep) and say which is best.
     ///
@@ -531,6 +535,15 @@ pub struct RunArgs {
     /// Noise band for --baseline (as for `compare`).
     #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
     pub noise: f64,
+    /// What fails with --baseline (as for `compare`): inconclusive (exit 1 on a regression, 3 on
+    /// an inconclusive metric), regression, or never.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "inconclusive",
+        requires = "baseline"
+    )]
+    pub fail_on: FailOn,
 }
 
 pub(crate) fn parse_format(s: &str) -> Result<Format, String> {
@@ -609,6 +622,8 @@ pub struct RunOptions {
     pub baseline: Option<(String, results::Record)>,
     /// Noise band for the comparison, percent.
     pub noise: f64,
+    /// What makes the comparison with the baseline fail.
+    pub fail_on: FailOn,
 }
 
 impl TryFrom<RunArgs> for RunOptions {
@@ -717,6 +732,7 @@ impl TryFrom<RunArgs> for RunOptions {
             save_baseline: a.save_baseline,
             baseline,
             noise: a.noise,
+            fail_on: a.fail_on,
         })
     }
 }
@@ -748,10 +764,12 @@ pub(crate) fn usage(e: BenchError) -> anyhow::Error {
     }
 }
 
-/// When `compare` fails.
+/// When `compare` and `run --baseline` fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
-    /// Exit 1 when any metric regressed.
+    /// Exit 1 when a metric regressed, 3 when none did but one is inconclusive.
+    Inconclusive,
+    /// Exit 1 when a metric regressed; inconclusive ones are only reported.
     Regression,
     /// Always exit 0 on usable input (report only).
     Never,
@@ -777,8 +795,9 @@ pub struct CompareArgs {
     /// Noise band: changes whose interval does not lie entirely beyond it count as no change.
     #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
     pub noise: f64,
-    /// Exit 1 on a regression, or never.
-    #[arg(long, value_enum, default_value = "regression")]
+    /// What fails: inconclusive (exit 1 on a regression, 3 on an inconclusive metric), regression
+    /// (exit 1 on a regression only), or never.
+    #[arg(long, value_enum, default_value = "inconclusive")]
     pub fail_on: FailOn,
     /// Print the comparison as JSON.
     #[arg(long)]

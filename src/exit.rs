@@ -5,16 +5,21 @@
 //! | 0 | success; `compare`/`--baseline`: no regression |
 //! | 1 | failure; `compare`/`--baseline`: a metric regressed |
 //! | 2 | bad input: a flag, file or record the command cannot use (checked before anything is built) |
+//! | 3 | `compare`/`--baseline`: no regression, but a metric is inconclusive |
 //! | 130 | interrupted by SIGINT (Ctrl-C), after printing and storing what was measured |
 //! | 141 | the reader of standard output went away (`vethbench export ... \| head`) |
 //! | 143 | stopped by SIGTERM (`down --force` sends it), after printing and storing what was measured |
 
 use std::process::ExitCode;
 
+/// Success.
+pub const SUCCESS: u8 = 0;
 /// A failure, or a regression found by `compare` / `run --baseline`.
 pub const FAILURE: u8 = 1;
 /// Bad input: the command line, a file or a record cannot be used.
 pub const USAGE: u8 = 2;
+/// `compare` / `run --baseline`: no regression, but something inconclusive.
+pub const INCONCLUSIVE: u8 = 3;
 /// Standard output's reader went away (128 + SIGPIPE, as a shell reports a tool killed by it).
 pub const BROKEN_PIPE: u8 = 141;
 

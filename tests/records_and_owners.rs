@@ -139,8 +139,13 @@ fn an_interrupted_run_is_marked_keeps_the_baseline_and_exits_130_or_143() {
             baseline.to_str().unwrap(),
             record_file.to_str().unwrap(),
         ]);
-        assert_ne!(c.status.code(), Some(0), "{}", text(&c).0);
-        assert!(!text(&c).0.contains("no change"), "{}", text(&c).0);
+        let (out, err) = text(&c);
+        assert_eq!(c.status.code(), Some(2), "{out}{err}");
+        assert!(
+            out.contains("not compared") && err.contains("nothing to compare"),
+            "{out}{err}"
+        );
+        assert!(!out.lines().any(|l| l.ends_with("no change")), "{out}");
     }
 }
 

@@ -1,21 +1,25 @@
-//! Comparing two records: per scenario and metric, the change of the median with a bootstrap
-//! confidence interval and a verdict. A change counts only if it is statistically significant
-//! (Welch's t-test over the two sets of trials, p < 0.05) AND its whole interval lies outside the
-//! noise band: improved, regressed, or no change. The t-test matters with few trials: a bootstrap
-//! interval of a median of three trials lies outside the band whenever the two sets do not overlap,
-//! which one trial in a slower mode is enough for (seen between two identical runs here).
+//! Comparing two records: per scenario and metric, the change between the two sets of complete
+//! trials with a 95 % confidence interval, and one of four verdicts.
+//!
+//! The statistics: each metric is compared on a log scale (rates, times and costs are positive and
+//! change by factors), so the change is the ratio of the geometric means of the trials, and its
+//! interval is Welch's t interval of the difference of the mean logarithms (unequal variances,
+//! Welch–Satterthwaite degrees of freedom), turned back into percent. With a noise band of ±B %:
+//! - *improved* / *regressed*: the whole interval lies beyond +B % or −B % (so the change is also
+//!   significant at 5 %, two-sided);
+//! - *no change*: the whole interval lies inside ±B % — equivalence shown (two one-sided tests at
+//!   2.5 %), not merely a change not proven;
+//! - *inconclusive*: anything else — the interval straddles an edge of the band, or a side has a
+//!   single trial (no spread to judge from).
 
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::diff;
 use crate::record::{metrics, Record, ScenarioRecord};
-use crate::stats::welch_p;
+use crate::stats::welch;
 
-/// Resamples for the interval of a change.
-const RESAMPLES: usize = 2000;
-
-/// Significance level of the t-test.
-pub const ALPHA: f64 = 0.05;
+/// Confidence of the interval of a change.
+pub const CONFIDENCE: f64 = 0.95;
 
 /// Metrics compared, and whether higher is better. (Loss is reported in the records but not
 /// judged here: a ratio of near-zero percentages means nothing.)
@@ -30,12 +34,14 @@ const JUDGED: [(&str, bool); 4] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// Better beyond the noise band.
+    /// Better: the whole interval lies beyond the noise band.
     Improved,
-    /// Worse beyond the noise band.
+    /// Worse: the whole interval lies beyond the noise band.
     Regressed,
-    /// Within the noise band, or not significant.
+    /// The whole interval lies inside the noise band.
     NoChange,
+    /// Neither: the interval straddles an edge of the band, or a side has one trial.
+    Inconclusive,
     /// Shown, not judged: the one-way split of a kernel-stack round trip (see [`judged`]).
     NotJudged,
 }
@@ -46,6 +52,7 @@ impl std::fmt::Display for Verdict {
             Verdict::Improved => "improved",
             Verdict::Regressed => "REGRESSED",
             Verdict::NoChange => "no change",
+            Verdict::Inconclusive => "inconclusive",
             Verdict::NotJudged => "not judged",
         })
     }
@@ -62,15 +69,21 @@ pub struct MetricChange {
     pub baseline: f64,
     /// New median.
     pub new: f64,
-    /// Change of the median, percent of the baseline.
+    /// Change, percent: the ratio of the geometric means of the trials, minus one.
     pub change_pct: f64,
-    /// 95 % bootstrap interval of the change, percent.
+    /// 95 % interval of the change, percent (Welch's t interval on the logarithms); the point
+    /// itself when a side has one trial.
     pub ci95_pct: (f64, f64),
-    /// Two-sided p-value of Welch's t-test on the trials; `None` when a side has one trial (then
-    /// the verdict rests on the interval alone).
+    /// Two-sided p-value of Welch's t-test on the logarithms; `None` when a side has one trial.
     pub p_value: Option<f64>,
+    /// Complete trials on each side (baseline, new).
+    #[serde(default)]
+    pub trials: (usize, usize),
     /// The verdict.
     pub verdict: Verdict,
+    /// What would make an inconclusive verdict conclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolve: Option<String>,
 }
 
 /// The comparison of two records.
@@ -82,6 +95,10 @@ pub struct Comparison {
     pub only_in_baseline: Vec<String>,
     /// Scenarios only the new record has.
     pub only_in_new: Vec<String>,
+    /// Scenarios both records have, not compared because a side has no complete trial (an
+    /// interrupted run).
+    #[serde(default)]
+    pub without_complete_trials: Vec<String>,
     /// What differs between the two environments ("field: a -> b").
     pub fingerprint_differences: Vec<String>,
     /// What differs between the settings of matched scenarios ("scenario: field: a -> b").
@@ -91,7 +108,12 @@ pub struct Comparison {
 impl Comparison {
     /// Whether any metric regressed.
     pub fn regressed(&self) -> bool {
-        self.changes.iter().any(|c| c.verdict == Verdict::Regressed)
+        self.count(Verdict::Regressed) > 0
+    }
+
+    /// How many judged metrics got `verdict`.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        self.changes.iter().filter(|c| c.verdict == verdict).count()
     }
 }
 
@@ -117,54 +139,67 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Change of the median in percent, and its 95 % bootstrap interval (deterministic).
-fn change(base: &[f64], new: &[f64]) -> (f64, (f64, f64)) {
-    let (mut b, mut n) = (base.to_vec(), new.to_vec());
-    let (mb, mn) = (median(&mut b), median(&mut n));
-    let pct = |b: f64, n: f64| {
-        if b != 0.0 {
-            (n - b) / b.abs() * 100.0
-        } else {
-            0.0
-        }
-    };
-    let point = pct(mb, mn);
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
-    let mut rb = vec![0.0; base.len()];
-    let mut rn = vec![0.0; new.len()];
-    let mut changes = Vec::with_capacity(RESAMPLES);
-    for _ in 0..RESAMPLES {
-        for x in rb.iter_mut() {
-            *x = base[(next() % base.len() as u64) as usize];
-        }
-        for x in rn.iter_mut() {
-            *x = new[(next() % new.len() as u64) as usize];
-        }
-        changes.push(pct(median(&mut rb), median(&mut rn)));
+/// The change of `new` against `base` in percent, its 95 % interval, and the p-value; on a log
+/// scale where every value is positive, on the plain difference of means otherwise.
+fn change(base: &[f64], new: &[f64]) -> (f64, (f64, f64), Option<f64>) {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    if base.iter().chain(new).all(|v| *v > 0.0) {
+        let ln = |v: &[f64]| v.iter().map(|x| x.ln()).collect::<Vec<f64>>();
+        let (lb, ln_new) = (ln(base), ln(new));
+        let pct = |d: f64| (d.exp() - 1.0) * 100.0;
+        let point = pct(mean(&ln_new) - mean(&lb));
+        return match welch(&lb, &ln_new, CONFIDENCE) {
+            Some(w) => (point, (pct(w.low), pct(w.high)), Some(w.p)),
+            None => (point, (point, point), None),
+        };
     }
-    changes.sort_by(|a, b| a.total_cmp(b));
-    let at = |q: f64| changes[((q * (RESAMPLES - 1) as f64).round() as usize).min(RESAMPLES - 1)];
-    (point, (at(0.025), at(0.975)))
+    let mb = mean(base);
+    let pct = |d: f64| if mb != 0.0 { d / mb.abs() * 100.0 } else { 0.0 };
+    let point = pct(mean(new) - mb);
+    match welch(base, new, CONFIDENCE) {
+        Some(w) => (point, (pct(w.low), pct(w.high)), Some(w.p)),
+        None => (point, (point, point), None),
+    }
 }
 
-/// The verdict for a change interval, its p-value and a noise band (percent), given the metric's
-/// direction.
-fn verdict(ci: (f64, f64), p: Option<f64>, noise_pct: f64, higher_is_better: bool) -> Verdict {
-    if p.is_some_and(|p| p >= ALPHA) {
-        return Verdict::NoChange;
+/// The verdict for a change interval (percent) with `trials` on each side and a noise band of
+/// ±`noise_pct`, given the metric's direction; for an inconclusive one, what would resolve it.
+fn verdict(
+    ci: (f64, f64),
+    trials: (usize, usize),
+    noise_pct: f64,
+    higher_is_better: bool,
+) -> (Verdict, Option<String>) {
+    if trials.0 < 2 || trials.1 < 2 {
+        return (
+            Verdict::Inconclusive,
+            Some(
+                "one trial on a side has no spread to judge from: run with --trials 3 or more"
+                    .into(),
+            ),
+        );
     }
-    let (up, down) = (ci.0 > noise_pct, ci.1 < -noise_pct);
+    let (low, high) = ci;
+    let (up, down) = (low > noise_pct, high < -noise_pct);
     match (up, down, higher_is_better) {
-        (true, _, true) | (_, true, false) => Verdict::Improved,
-        (true, _, false) | (_, true, true) => Verdict::Regressed,
-        _ => Verdict::NoChange,
+        (true, _, true) | (_, true, false) => return (Verdict::Improved, None),
+        (true, _, false) | (_, true, true) => return (Verdict::Regressed, None),
+        _ => {}
     }
+    if low >= -noise_pct && high <= noise_pct {
+        return (Verdict::NoChange, None);
+    }
+    let half = (high - low) / 2.0;
+    let resolve = if half > noise_pct {
+        format!(
+            "the interval (±{half:.1} %) is wider than the band (±{noise_pct} %): more trials (--trials) or a quieter machine"
+        )
+    } else {
+        format!(
+            "the change sits at the edge of the band (±{noise_pct} %): more trials narrow the interval, or a wider --noise if such changes do not matter"
+        )
+    };
+    (Verdict::Inconclusive, Some(resolve))
 }
 
 /// Whether `metric` of a scenario in `mode` gets a verdict. The one-way A→B time of a kernel-stack
@@ -181,10 +216,15 @@ pub fn judged(mode: bench::scenario::Mode, metric: &str) -> bool {
 pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
     let mut changes = Vec::new();
     let mut setting_differences = Vec::new();
+    let mut without_complete_trials = Vec::new();
     for b in &baseline.scenarios {
         let Some(n) = new.scenarios.iter().find(|n| n.key == b.key) else {
             continue;
         };
+        if b.complete_trials().next().is_none() || n.complete_trials().next().is_none() {
+            without_complete_trials.push(b.key.clone());
+            continue;
+        }
         let mut d = Vec::new();
         let spec = |s: &ScenarioRecord| serde_json::to_value(&s.spec).unwrap_or_default();
         diff("", &spec(b), &spec(n), &mut d);
@@ -194,8 +234,13 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
             if bv.is_empty() || nv.is_empty() {
                 continue;
             }
-            let (change_pct, ci95_pct) = change(&bv, &nv);
-            let p_value = welch_p(&bv, &nv);
+            let (change_pct, ci95_pct, p_value) = change(&bv, &nv);
+            let trials = (bv.len(), nv.len());
+            let (verdict, resolve) = if judged(b.spec.mode, metric) {
+                verdict(ci95_pct, trials, noise_pct, higher_is_better)
+            } else {
+                (Verdict::NotJudged, None)
+            };
             changes.push(MetricChange {
                 scenario: b.key.clone(),
                 metric: metric.to_string(),
@@ -204,11 +249,9 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
                 change_pct,
                 ci95_pct,
                 p_value,
-                verdict: if judged(b.spec.mode, metric) {
-                    verdict(ci95_pct, p_value, noise_pct, higher_is_better)
-                } else {
-                    Verdict::NotJudged
-                },
+                trials,
+                verdict,
+                resolve,
             });
         }
     }
@@ -223,6 +266,7 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
         changes,
         only_in_baseline: bk.iter().filter(|k| !nk.contains(k)).cloned().collect(),
         only_in_new: nk.iter().filter(|k| !bk.contains(k)).cloned().collect(),
+        without_complete_trials,
         fingerprint_differences: baseline.fingerprint.differences(&new.fingerprint),
         setting_differences,
     }
@@ -232,35 +276,110 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
 mod tests {
     use super::*;
 
+    fn v(ci: (f64, f64), higher_is_better: bool) -> Verdict {
+        verdict(ci, (5, 5), 2.0, higher_is_better).0
+    }
+
     #[test]
     fn verdicts_follow_direction_and_noise_band() {
-        let sig = Some(0.01);
-        assert_eq!(verdict((5.0, 9.0), sig, 2.0, true), Verdict::Improved);
-        assert_eq!(verdict((5.0, 9.0), sig, 2.0, false), Verdict::Regressed);
-        assert_eq!(verdict((-9.0, -5.0), sig, 2.0, true), Verdict::Regressed);
-        assert_eq!(verdict((-9.0, -5.0), None, 2.0, false), Verdict::Improved);
+        assert_eq!(v((5.0, 9.0), true), Verdict::Improved);
+        assert_eq!(v((5.0, 9.0), false), Verdict::Regressed);
+        assert_eq!(v((-9.0, -5.0), true), Verdict::Regressed);
+        assert_eq!(v((-9.0, -5.0), false), Verdict::Improved);
+        assert_eq!(v((-1.5, 1.9), true), Verdict::NoChange, "inside the band");
         assert_eq!(
-            verdict((1.0, 3.0), sig, 2.0, true),
-            Verdict::NoChange,
-            "not all outside the band"
+            v((1.0, 3.0), true),
+            Verdict::Inconclusive,
+            "across the band's edge"
         );
         assert_eq!(
-            verdict((-4.0, 6.0), sig, 2.0, true),
-            Verdict::NoChange,
-            "interval across zero"
+            v((-4.0, 6.0), true),
+            Verdict::Inconclusive,
+            "wider than the band"
         );
-        assert_eq!(
-            verdict((2.5, 22.7), Some(0.3), 2.0, false),
-            Verdict::NoChange,
-            "outside the band but not significant"
-        );
+        let (one, why) = verdict((-0.1, -0.1), (1, 5), 2.0, true);
+        assert_eq!(one, Verdict::Inconclusive, "one trial a side");
+        assert!(why.unwrap().contains("--trials"));
     }
 
     #[test]
     fn change_interval_brackets_the_point() {
-        let (p, (lo, hi)) = change(&[100.0, 101.0, 99.0], &[90.0, 91.0, 89.0]);
-        assert!((p + 10.0).abs() < 1e-9, "{p}");
+        let (p, (lo, hi), pv) = change(&[100.0, 101.0, 99.0], &[90.0, 91.0, 89.0]);
+        assert!((p + 10.0).abs() < 0.1, "{p}");
         assert!(lo <= p && p <= hi && hi < 0.0, "{lo} {hi}");
+        assert!(pv.unwrap() < 0.001);
         assert_eq!(change(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]).0, 0.0);
+    }
+
+    /// A seeded normal sample: `n` values with mean `mean` and standard deviation `sd`.
+    fn sample(rng: &mut u64, n: usize, mean: f64, sd: f64) -> Vec<f64> {
+        let mut uniform = || {
+            *rng ^= *rng << 13;
+            *rng ^= *rng >> 7;
+            *rng ^= *rng << 17;
+            (*rng >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                // Box–Muller.
+                let (u1, u2) = (uniform().max(f64::MIN_POSITIVE), uniform());
+                mean + sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+            })
+            .collect()
+    }
+
+    fn judge(base: &[f64], new: &[f64]) -> Verdict {
+        let (_, ci, _) = change(base, new);
+        verdict(ci, (base.len(), new.len()), 2.0, true).0
+    }
+
+    #[test]
+    fn identical_distributions_are_rarely_called_changed() {
+        let mut rng = 0x2545_f491_4f6c_dd1d;
+        for (n, sd) in [(3, 2.0), (5, 2.0), (5, 5.0), (10, 1.0)] {
+            let changed = (0..1000)
+                .filter(|_| {
+                    let (a, b) = (
+                        sample(&mut rng, n, 100.0, sd),
+                        sample(&mut rng, n, 100.0, sd),
+                    );
+                    matches!(judge(&a, &b), Verdict::Improved | Verdict::Regressed)
+                })
+                .count();
+            assert!(
+                changed <= 50,
+                "n {n}, sd {sd} %: {changed} of 1000 judged changed"
+            );
+        }
+    }
+
+    #[test]
+    fn a_ten_percent_shift_is_found() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15;
+        let right = (0..1000)
+            .filter(|_| {
+                let (a, b) = (
+                    sample(&mut rng, 5, 100.0, 2.0),
+                    sample(&mut rng, 5, 90.0, 1.8),
+                );
+                judge(&a, &b) == Verdict::Regressed
+            })
+            .count();
+        assert!(right >= 950, "{right} of 1000 judged regressed");
+    }
+
+    #[test]
+    fn tight_identical_trials_are_no_change() {
+        let mut rng = 0x1234_5678_9abc_def1;
+        let same = (0..1000)
+            .filter(|_| {
+                let (a, b) = (
+                    sample(&mut rng, 5, 100.0, 0.5),
+                    sample(&mut rng, 5, 100.0, 0.5),
+                );
+                judge(&a, &b) == Verdict::NoChange
+            })
+            .count();
+        assert!(same >= 950, "{same} of 1000 judged no change");
     }
 }

@@ -13,13 +13,13 @@ mod stats;
 mod store;
 pub mod sweep;
 
-pub use compare::{compare, judged, Comparison, MetricChange, Verdict, ALPHA};
+pub use compare::{compare, judged, Comparison, MetricChange, Verdict, CONFIDENCE};
 pub use export::{text_table, ExportError, Exporter, Format};
 pub use fingerprint::Fingerprint;
 pub use record::{
     metrics, now_rfc3339, scenario_key, Record, ScenarioRecord, Tool, Warning, SCHEMA_VERSION,
 };
-pub use stats::{welch_p, Estimate};
+pub use stats::{welch, welch_p, Estimate, WelchDiff};
 pub use store::{
     baseline_path, load, parse, record_path, save, save_baseline, RecordError, MAX_RECORD_BYTES,
 };

@@ -3,6 +3,7 @@
 //! trials always give the same interval.
 
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// Resamples drawn for the bootstrap.
 const RESAMPLES: usize = 2000;
@@ -90,9 +91,23 @@ fn bootstrap_median_ci(sorted: &[f64]) -> (f64, f64) {
     (at(0.025), at(0.975))
 }
 
-/// Two-sided p-value of Welch's t-test that `a` and `b` have the same mean; `None` when a side has
-/// fewer than two values. Two sides without spread give 0 when their means differ, 1 when not.
-pub fn welch_p(a: &[f64], b: &[f64]) -> Option<f64> {
+/// The difference of means `mean(b) - mean(a)` with its Welch confidence interval.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WelchDiff {
+    /// Difference of the means.
+    pub diff: f64,
+    /// Lower end of the interval.
+    pub low: f64,
+    /// Upper end of the interval.
+    pub high: f64,
+    /// Two-sided p-value of Welch's t-test that the means are equal.
+    pub p: f64,
+}
+
+/// Welch's unequal-variances t interval of `mean(b) - mean(a)` at `confidence` (e.g. 0.95), and
+/// the test's p-value; `None` when a side has fewer than two values. Two sides without spread
+/// give a zero-width interval (p 1 when the means are equal, 0 when not).
+pub fn welch(a: &[f64], b: &[f64], confidence: f64) -> Option<WelchDiff> {
     if a.len() < 2 || b.len() < 2 {
         return None;
     }
@@ -102,86 +117,43 @@ pub fn welch_p(a: &[f64], b: &[f64]) -> Option<f64> {
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
         (n, mean, var / n)
     };
-    let ((_, ma, sa), (_, mb, sb)) = (moments(a), moments(b));
-    let (na, nb) = (a.len() as f64, b.len() as f64);
+    let ((na, ma, sa), (nb, mb, sb)) = (moments(a), moments(b));
+    let diff = mb - ma;
     let se2 = sa + sb;
     if se2 == 0.0 {
-        return Some(if ma == mb { 1.0 } else { 0.0 });
+        let p = if diff == 0.0 { 1.0 } else { 0.0 };
+        return Some(WelchDiff {
+            diff,
+            low: diff,
+            high: diff,
+            p,
+        });
     }
-    let t = (ma - mb) / se2.sqrt();
+    let se = se2.sqrt();
     // Welch–Satterthwaite degrees of freedom.
     let df = se2.powi(2) / (sa.powi(2) / (na - 1.0) + sb.powi(2) / (nb - 1.0));
-    Some(student_t_two_sided(t, df))
+    let t = StudentsT::new(0.0, 1.0, df).ok()?;
+    let q = t.inverse_cdf(0.5 + confidence / 2.0);
+    Some(WelchDiff {
+        diff,
+        low: diff - q * se,
+        high: diff + q * se,
+        p: student_t_two_sided(diff / se, df),
+    })
 }
 
-/// P(|T| >= |t|) for Student's t with `df` degrees of freedom: I_{df/(df+t²)}(df/2, 1/2).
+/// Two-sided p-value of Welch's t-test that `a` and `b` have the same mean; `None` when a side has
+/// fewer than two values.
+pub fn welch_p(a: &[f64], b: &[f64]) -> Option<f64> {
+    welch(a, b, 0.95).map(|w| w.p)
+}
+
+/// P(|T| >= |t|) for Student's t with `df` degrees of freedom.
 fn student_t_two_sided(t: f64, df: f64) -> f64 {
-    incomplete_beta(df / 2.0, 0.5, df / (df + t * t)).clamp(0.0, 1.0)
-}
-
-/// ln Γ(x) for x > 0 (Lanczos approximation, g = 7, n = 9).
-fn ln_gamma(x: f64) -> f64 {
-    const C: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection: Γ(x) Γ(1 - x) = π / sin(πx).
-        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(dist) => (2.0 * dist.sf(t.abs())).clamp(0.0, 1.0),
+        Err(_) => f64::NAN,
     }
-    let x = x - 1.0;
-    let mut sum = C[0];
-    for (i, c) in C.iter().enumerate().skip(1) {
-        sum += c / (x + i as f64);
-    }
-    let t = x + 7.5;
-    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
-}
-
-/// The regularized incomplete beta function I_x(a, b), by its continued fraction (modified Lentz).
-fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        return 0.0;
-    }
-    if x >= 1.0 {
-        return 1.0;
-    }
-    // The continued fraction converges fast for x < (a + 1) / (a + b + 2); use symmetry otherwise.
-    if x > (a + 1.0) / (a + b + 2.0) {
-        return 1.0 - incomplete_beta(b, a, 1.0 - x);
-    }
-    let front =
-        (ln_gamma(a + b) - ln_gamma(a) - ln_gamma(b) + a * x.ln() + b * (1.0 - x).ln()).exp() / a;
-    const TINY: f64 = 1e-300;
-    let (mut c, mut d) = (1.0, 1.0 - (a + b) * x / (a + 1.0));
-    d = if d.abs() < TINY { TINY } else { d };
-    d = 1.0 / d;
-    let mut f = d;
-    for m in 1..300 {
-        let m = m as f64;
-        for numerator in [
-            m * (b - m) * x / ((a + 2.0 * m - 1.0) * (a + 2.0 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2.0 * m) * (a + 2.0 * m + 1.0)),
-        ] {
-            d = 1.0 + numerator * d;
-            d = if d.abs() < TINY { TINY } else { d };
-            c = 1.0 + numerator / c;
-            c = if c.abs() < TINY { TINY } else { c };
-            d = 1.0 / d;
-            f *= c * d;
-        }
-        if (c * d - 1.0).abs() < 1e-14 {
-            break;
-        }
-    }
-    front * f
 }
 
 #[cfg(test)]
@@ -214,6 +186,19 @@ mod tests {
         assert_eq!(welch_p(&[1.0], &[2.0, 3.0]), None);
         assert_eq!(welch_p(&[2.0, 2.0], &[2.0, 2.0]), Some(1.0));
         assert_eq!(welch_p(&[2.0, 2.0], &[3.0, 3.0]), Some(0.0));
+    }
+
+    #[test]
+    fn welch_interval_is_the_t_interval_of_the_difference() {
+        // Equal variances and sizes: df = 2(n-1) = 4, t(0.975, 4) = 2.776, se = sqrt(2/3).
+        let w = welch(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0], 0.95).unwrap();
+        let half = 2.776 * (2.0f64 / 3.0).sqrt();
+        assert!((w.diff - 3.0).abs() < 1e-12);
+        assert!(
+            (w.low - (3.0 - half)).abs() < 1e-3 && (w.high - (3.0 + half)).abs() < 1e-3,
+            "{w:?}"
+        );
+        assert!(welch(&[1.0], &[1.0, 2.0], 0.95).is_none());
     }
 
     #[test]

@@ -174,7 +174,9 @@ fn compare_tells_regression_improvement_and_noise_apart() {
     let base = with_trials(Mode::Throughput, &[100.0, 101.0, 99.0], None);
     let worse = with_trials(Mode::Throughput, &[80.0, 81.0, 79.0], None);
     let better = with_trials(Mode::Throughput, &[120.0, 121.0, 119.0], None);
-    let same = with_trials(Mode::Throughput, &[100.5, 99.5, 100.2], None);
+    let same = with_trials(Mode::Throughput, &[100.2, 99.9, 100.1, 100.0, 99.8], None);
+    let base5 = with_trials(Mode::Throughput, &[100.0, 100.1, 99.9, 100.05, 99.95], None);
+    let spread = with_trials(Mode::Throughput, &[100.5, 99.5, 100.2], None);
     let c = compare(&base, &worse, 2.0);
     assert_eq!(verdict(&c, "received_pps"), Verdict::Regressed);
     assert!(c.regressed());
@@ -194,9 +196,18 @@ fn compare_tells_regression_improvement_and_noise_apart() {
         c.setting_differences,
         vec!["throughput/64B/ipv4/drv: xsk.batch: 64 -> 1".to_string()]
     );
-    let c = compare(&base, &same, 2.0);
+    let c = compare(&base5, &same, 2.0);
     assert_eq!(verdict(&c, "received_pps"), Verdict::NoChange);
     assert!(!c.regressed());
+    // Three trials of about 1 % spread a side cannot pin the change inside ±2 %: not "no change".
+    let c = compare(&base, &spread, 2.0);
+    assert_eq!(verdict(&c, "received_pps"), Verdict::Inconclusive);
+    assert!(c.changes[0].resolve.is_some());
+    // One trial a side is never a verdict.
+    assert_eq!(
+        verdict(&compare(&batch1, &batch1, 2.0), "received_pps"),
+        Verdict::Inconclusive
+    );
     assert!(
         c.fingerprint_differences.is_empty(),
         "{:?}",

@@ -26,7 +26,7 @@ pub struct Sides<'a> {
 }
 
 /// Compares, prints the comparison (table or JSON) and returns the exit status: 0 no regression,
-/// 1 a regression (with `FailOn::Regression`), 2 nothing in common.
+/// 1 a regression, 3 something inconclusive (as `fail_on` chooses), 2 nothing in common.
 pub fn report(
     sides: &Sides<'_>,
     noise: f64,
@@ -41,27 +41,56 @@ pub fn report(
         );
     } else {
         println!(
-            "baseline {} ({}), new {} ({}); a change counts if significant (Welch's t-test, p < {}) and its whole interval lies outside ±{} %",
-            sides.baseline.0, sides.baseline.1.started, sides.new.0, sides.new.1.started, results::ALPHA, noise
+            "baseline {} ({}), new {} ({}); per metric the change of the new trials against the baseline's with its {:.0} % interval: improved or regressed if the whole interval lies beyond ±{noise} %, no change if it lies inside, inconclusive otherwise",
+            sides.baseline.0,
+            sides.baseline.1.started,
+            sides.new.0,
+            sides.new.1.started,
+            results::CONFIDENCE * 100.0
         );
         print!("{}", render(&c));
     }
     if c.changes.is_empty() {
-        eprintln!("error: vethbench compare: the two records have no scenario in common");
+        if c.without_complete_trials.is_empty() {
+            eprintln!("error: vethbench compare: the two records have no scenario in common");
+        } else {
+            eprintln!(
+                "error: vethbench compare: nothing to compare: no scenario in common has a complete trial on both sides (interrupted runs)"
+            );
+        }
         return Ok(ExitCode::from(crate::exit::USAGE));
     }
-    let regressed = c
+    let (regressed, inconclusive) = (c.count(Verdict::Regressed), c.count(Verdict::Inconclusive));
+    eprintln!("{}", summary(&c));
+    Ok(ExitCode::from(match fail_on {
+        FailOn::Never => crate::exit::SUCCESS,
+        _ if regressed > 0 => crate::exit::FAILURE,
+        FailOn::Inconclusive if inconclusive > 0 => crate::exit::INCONCLUSIVE,
+        _ => crate::exit::SUCCESS,
+    }))
+}
+
+/// One line: how many metrics got each verdict, and what would resolve the inconclusive ones.
+fn summary(c: &Comparison) -> String {
+    let mut line = format!(
+        "{} regressed, {} improved, {} no change, {} inconclusive",
+        c.count(Verdict::Regressed),
+        c.count(Verdict::Improved),
+        c.count(Verdict::NoChange),
+        c.count(Verdict::Inconclusive)
+    );
+    let mut reasons: Vec<&str> = c
         .changes
         .iter()
-        .filter(|m| m.verdict == Verdict::Regressed)
-        .count();
-    if regressed > 0 {
-        eprintln!("{regressed} metric(s) regressed");
-        if fail_on == FailOn::Regression {
-            return Ok(ExitCode::FAILURE);
-        }
+        .filter_map(|m| m.resolve.as_deref())
+        .collect();
+    reasons.sort_unstable();
+    reasons.dedup();
+    if !reasons.is_empty() {
+        line += "; to resolve the inconclusive: ";
+        line += &reasons.join("; ");
     }
-    Ok(ExitCode::SUCCESS)
+    line
 }
 
 /// The comparison as a table, then unmatched scenarios and setting and environment differences.
@@ -82,6 +111,7 @@ fn render(c: &Comparison) -> String {
                 m.p_value
                     .map(|p| format!("{p:.3}"))
                     .unwrap_or_else(|| "-".into()),
+                format!("{}/{}", m.trials.0, m.trials.1),
                 m.verdict.to_string(),
             ]
         })
@@ -94,6 +124,7 @@ fn render(c: &Comparison) -> String {
             "new",
             "change [95 % CI]",
             "p",
+            "trials",
             "verdict",
         ],
         &rows,
@@ -103,13 +134,18 @@ fn render(c: &Comparison) -> String {
         out.push('\n');
     };
     if c.changes.iter().any(|m| m.p_value.is_none()) {
-        line("p '-': a side has one trial, so no significance test; the verdict rests on the interval (use --trials 3 or more)".into());
+        line("p '-': a side has one trial, so there is no spread to judge from: inconclusive (use --trials 3 or more)".into());
     }
     for k in &c.only_in_baseline {
         line(format!("only in the baseline: {k}"));
     }
     for k in &c.only_in_new {
         line(format!("only in the new record: {k}"));
+    }
+    for k in &c.without_complete_trials {
+        line(format!(
+            "not compared: {k} has no complete trial on one side (its trials were interrupted)"
+        ));
     }
     for d in &c.setting_differences {
         line(format!("settings differ: {d}"));

@@ -12,7 +12,7 @@ use bench::suite::{compare, phases};
 use results::{record_path, save_baseline, Fingerprint, Record};
 use setup::{Topology, TopologyInfo};
 
-use crate::cli::{FailOn, RunOptions};
+use crate::cli::RunOptions;
 use crate::commands::compare::{report, Sides};
 use crate::ui::progress;
 
@@ -100,7 +100,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
             baseline: (&format!("baseline '{name}'"), baseline),
             new: ("this run", &record),
         };
-        return report(&sides, opts.noise, false, FailOn::Regression);
+        return report(&sides, opts.noise, false, opts.fail_on);
     }
     Ok(ExitCode::SUCCESS)
 }
