@@ -18,6 +18,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use setup::{link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
 
+use crate::cpu::{CpuAccounting, ThreadCpu, ThreadUsage, WorkerCpu};
 use crate::engine::{histogram, now_ns, FLOW_MEASURED, FLOW_WARMUP};
 use crate::frame;
 use crate::report::{
@@ -221,6 +222,8 @@ impl Requester for IcmpClient {
 
 /// What a closed-loop client counted.
 struct PingOutcome {
+    /// What its thread used from the start to the end of its loop.
+    cpu: Option<ThreadUsage>,
     sent_total: u64,
     sent_measured: u64,
     window_ns: u64,
@@ -249,6 +252,7 @@ fn ping_loop(
         std::hint::spin_loop();
     }
     let start = now_ns();
+    let cpu_start = ThreadCpu::now();
     let (measure_from, end) = window(start, spec.warmup_ns, spec.duration_ns);
     let mut last_progress = start;
     loop {
@@ -310,6 +314,7 @@ fn ping_loop(
         }
     }
     Ok(PingOutcome {
+        cpu: cpu_start.and_then(|s| ThreadCpu::now().map(|e| e.since(&s))),
         sent_total,
         sent_measured,
         window_ns: last.saturating_sub(first),
@@ -398,13 +403,22 @@ fn mmsg_headers(bufs: &mut [Vec<u8>]) -> Mmsg {
 }
 
 /// A's flood: `sendmmsg` batches of up to 64 datagrams, open loop with optional rate.
+/// What the flood's sender counted.
+struct FloodTx {
+    sent_total: u64,
+    sent_measured: u64,
+    window_ns: u64,
+    /// What its thread used from the start to the end of sending.
+    cpu: Option<ThreadUsage>,
+}
+
 fn flood_send(
     socket: &UdpSocket,
     spec: &RunSpec,
     payload: usize,
     go: &AtomicBool,
     interrupt: &AtomicBool,
-) -> io::Result<(u64, u64, u64)> {
+) -> io::Result<FloodTx> {
     let mut bufs = vec![vec![0u8; payload]; MMSG];
     let mut msgs = mmsg_headers(&mut bufs);
     let batch = (spec.xsk.batch as usize).clamp(1, MMSG);
@@ -414,6 +428,7 @@ fn flood_send(
         std::hint::spin_loop();
     }
     let start = now_ns();
+    let cpu_start = ThreadCpu::now();
     let (measure_from, end) = window(start, spec.warmup_ns, spec.duration_ns);
     loop {
         let now = now_ns();
@@ -468,7 +483,12 @@ fn flood_send(
             last = now;
         }
     }
-    Ok((sent_total, sent_measured, last.saturating_sub(first)))
+    Ok(FloodTx {
+        sent_total,
+        sent_measured,
+        window_ns: last.saturating_sub(first),
+        cpu: cpu_start.and_then(|s| ThreadCpu::now().map(|e| e.since(&s))),
+    })
 }
 
 /// B's flood receiver: `recvmmsg` batches until `stop` and the socket has been quiet a while.
@@ -591,11 +611,17 @@ fn counters(topo: &TopologyInfo) -> Result<Counters, BenchError> {
 
 enum AOutcome {
     Ping(Box<PingOutcome>),
-    Flood {
-        sent_total: u64,
-        sent_measured: u64,
-        window_ns: u64,
-    },
+    Flood(FloodTx),
+}
+
+impl AOutcome {
+    /// What A's thread used, and the frames (or round trips) it handled.
+    fn cpu(&self) -> (Option<ThreadUsage>, u64) {
+        match self {
+            AOutcome::Ping(p) => (p.cpu, p.sent_total),
+            AOutcome::Flood(f) => (f.cpu, f.sent_total),
+        }
+    }
 }
 
 enum BResult {
@@ -633,7 +659,7 @@ pub fn run(
         let (go, stop) = (&go, &stop);
         let b_worker = (spec.mode != Mode::Icmp).then(|| {
             let ready = ready_tx.clone();
-            s.spawn(move || -> Result<BResult, String> {
+            s.spawn(move || -> Result<(BResult, Option<ThreadUsage>), String> {
                 let socket = enter_and_pin(b, spec.cores[1]).and_then(|()| {
                     let socket =
                         UdpSocket::bind(server_addr).map_err(io_err("bind the server in B"))?;
@@ -646,12 +672,15 @@ pub fn run(
                 });
                 let _ = ready.send((Side::B, socket.as_ref().map(|_| ()).map_err(Clone::clone)));
                 let socket = socket?;
-                Ok(match spec.mode {
-                    Mode::UdpFlood => BResult::Flood(
-                        flood_recv(&socket, spec.timestamps, stop).map_err(io_err("receive"))?,
-                    ),
-                    _ => BResult::Echo(echo_server(&socket, stop).map_err(io_err("echo"))?),
-                })
+                let (result, cpu) = crate::cpu::measure(|| match spec.mode {
+                    Mode::UdpFlood => flood_recv(&socket, spec.timestamps, stop)
+                        .map(BResult::Flood)
+                        .map_err(io_err("receive")),
+                    _ => echo_server(&socket, stop)
+                        .map(BResult::Echo)
+                        .map_err(io_err("echo")),
+                });
+                Ok((result?, cpu))
             })
         });
         let ready = ready_tx.clone();
@@ -682,14 +711,10 @@ pub fn run(
                         .map(|sock| -> Box<dyn FnOnce() -> Result<AOutcome, String>> {
                             if spec.mode == Mode::UdpFlood {
                                 Box::new(move || {
-                                    let (sent_total, sent_measured, window_ns) =
+                                    Ok(AOutcome::Flood(
                                         flood_send(&sock, spec, payload, go, interrupt)
-                                            .map_err(io_err("flood"))?;
-                                    Ok(AOutcome::Flood {
-                                        sent_total,
-                                        sent_measured,
-                                        window_ns,
-                                    })
+                                            .map_err(io_err("flood"))?,
+                                    ))
                                 })
                             } else {
                                 let mut c = UdpClient {
@@ -721,11 +746,13 @@ pub fn run(
             interrupt.store(true, Ordering::Relaxed);
         }
         go.store(true, Ordering::Release);
+        let stat_before = crate::cpu::proc_stat();
         let a_out = a_worker.join();
         // Let the last datagrams land before the receiver stops.
         std::thread::sleep(Duration::from_millis(100));
         stop.store(true, Ordering::Release);
         let b_out = b_worker.map(|w| w.join());
+        let stat_after = crate::cpu::proc_stat();
         let before = before?;
         let a_out = a_out
             .map_err(|_| BenchError::Worker {
@@ -737,7 +764,7 @@ pub fn run(
                 message,
             })?;
         let b_out = match b_out {
-            None => BResult::Kernel,
+            None => (BResult::Kernel, None),
             Some(r) => r
                 .map_err(|_| BenchError::Worker {
                     side: Side::B,
@@ -749,10 +776,24 @@ pub fn run(
                 })?,
         };
         let after = counters(topo)?;
-        Ok((a_out, b_out, before, after))
+        let cores = match (stat_before, stat_after) {
+            (Some(b), Some(a)) => crate::cpu::core_shares(&b, &a, &spec.cores),
+            _ => Vec::new(),
+        };
+        Ok((a_out, b_out, before, after, cores))
     })?;
-    let (a_out, b_out, before, after) = before_after;
-    Ok(outcome(spec, a_out, b_out, &before, &after))
+    let (a_out, (b_out, b_usage), before, after, cores) = before_after;
+    let (a_usage, a_frames) = a_out.cpu();
+    let a_cpu = a_usage.map(|u| WorkerCpu::new(spec.cores[0], u, a_frames, false));
+    let b_frames = match &b_out {
+        BResult::Echo(n) => *n,
+        BResult::Flood(f) => f.received_total,
+        BResult::Kernel => 0,
+    };
+    let b_cpu = b_usage.map(|u| WorkerCpu::new(spec.cores[1], u, b_frames, false));
+    let mut out = outcome(spec, a_out, b_out, &before, &after);
+    out.set_cpu(CpuAccounting::new(a_cpu, b_cpu, cores));
+    Ok(out)
 }
 
 fn outcome(
@@ -821,31 +862,17 @@ fn outcome(
             (m, Accounting::new(sent_total, received_total, &forward))
         };
     let (measured, accounting, latencies) = match (a, &b) {
-        (
-            AOutcome::Flood {
-                sent_total,
-                sent_measured,
-                window_ns,
-            },
-            BResult::Flood(rx),
-        ) => {
+        (AOutcome::Flood(tx), BResult::Flood(rx)) => {
             histograms.insert("one_way_a2b".into(), histogram_v2_base64(&rx.one_way));
-            let (m, acc) = flood(sent_total, sent_measured, window_ns, Some(rx));
+            let (m, acc) = flood(tx.sent_total, tx.sent_measured, tx.window_ns, Some(rx));
             let latencies = Latencies {
                 a2b: LatencySummary::of(&rx.one_way),
                 ..Latencies::default()
             };
             (m, acc, latencies)
         }
-        (
-            AOutcome::Flood {
-                sent_total,
-                sent_measured,
-                window_ns,
-            },
-            _,
-        ) => {
-            let (m, acc) = flood(sent_total, sent_measured, window_ns, None);
+        (AOutcome::Flood(tx), _) => {
+            let (m, acc) = flood(tx.sent_total, tx.sent_measured, tx.window_ns, None);
             (m, acc, Latencies::default())
         }
         (AOutcome::Ping(p), _) => {

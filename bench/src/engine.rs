@@ -86,6 +86,8 @@ pub struct GenPlan {
 
 /// What the generator counted.
 pub struct GenOutcome {
+    /// What its thread used from the start to the end of sending (unknown if unreadable).
+    pub cpu: Option<crate::cpu::ThreadUsage>,
     /// Frames the kernel took from the TX ring, warm-up included.
     pub sent_total: u64,
     /// Measured frames sent.
@@ -152,6 +154,7 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'
     if !go.load(Ordering::Acquire) {
         // Aborted before the start: nothing was sent.
         return GenOutcome {
+            cpu: None,
             sent_total: 0,
             sent_measured: 0,
             window_ns: 0,
@@ -165,6 +168,7 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'
         };
     }
     let start = now_ns();
+    let cpu_start = crate::cpu::ThreadCpu::now();
     let mut last_progress = start;
     let (measure_from, end) = window(start, plan.warmup_ns, plan.duration_ns);
     loop {
@@ -283,6 +287,7 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'
         }
     }
     GenOutcome {
+        cpu: cpu_start.and_then(|s| crate::cpu::ThreadCpu::now().map(|e| e.since(&s))),
         sent_total: completed,
         sent_measured,
         window_ns: last_measured.saturating_sub(first_measured),

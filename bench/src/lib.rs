@@ -1,6 +1,7 @@
 //! vethbench traffic: the frame format, AF_XDP sockets, pinned workers and measurement.
 
 pub mod baseline;
+pub mod cpu;
 pub mod engine;
 pub mod frame;
 pub mod report;

@@ -166,6 +166,9 @@ pub struct RunOutcome {
     /// and headline figure. Older records have none (complete).
     #[serde(default)]
     pub interrupted: bool,
+    /// What the workers cost and how the pinned cores spent the trial; absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<crate::cpu::CpuAccounting>,
 }
 
 /// Measured counts of one run: frames sent and arrived in the measuring window.
@@ -247,7 +250,20 @@ impl RunOutcome {
             warnings,
             path: Some("veth".into()),
             interrupted: false,
+            cpu: None,
         }
+    }
+
+    /// Adds the CPU accounting, and a warning for each disturbed core.
+    pub fn set_cpu(&mut self, cpu: crate::cpu::CpuAccounting) {
+        self.warnings
+            .extend(cpu.disturbed.iter().map(|d| d.to_string()));
+        self.cpu = Some(cpu);
+    }
+
+    /// CPU ns per frame of the sender (per round trip in ping-pong modes), if known.
+    pub fn sender_ns_per_frame(&self) -> Option<f64> {
+        self.cpu.as_ref()?.a?.ns_per_frame
     }
 }
 

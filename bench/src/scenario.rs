@@ -10,6 +10,7 @@ use bpf::{Attached, Counters, Program, XdpMode, XdpProgram};
 use serde::{Deserialize, Serialize};
 use setup::{driver_stats, link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
 
+use crate::cpu::{CpuAccounting, ThreadUsage, WorkerCpu};
 use crate::engine::{self, GenOutcome, GenPlan, Pace, ReflectOutcome, SinkOutcome};
 use crate::frame::{self, FrameSpec};
 use crate::report::{
@@ -497,7 +498,7 @@ pub fn run_until(
         });
         let worker_b = b_has_socket.then(|| {
             let ready_b = ready_tx.clone();
-            s.spawn(move || -> Result<BOutcome, String> {
+            s.spawn(move || -> Result<(BOutcome, Option<ThreadUsage>), String> {
                 let mut xsk = open_and_report(
                     Side::B,
                     b,
@@ -508,17 +509,19 @@ pub fn run_until(
                     &ready_b,
                 )?;
                 let batch = spec.xsk.batch as usize;
-                Ok(if spec.mode == Mode::Throughput {
-                    BOutcome::Sink(engine::sink(&mut xsk, batch, spec.timestamps, stop))
-                } else {
-                    BOutcome::Reflect(engine::reflect(
-                        &mut xsk,
-                        batch,
-                        spec.xsk.need_wakeup,
-                        spec.timestamps,
-                        stop,
-                    ))
-                })
+                Ok(crate::cpu::measure(|| {
+                    if spec.mode == Mode::Throughput {
+                        BOutcome::Sink(engine::sink(&mut xsk, batch, spec.timestamps, stop))
+                    } else {
+                        BOutcome::Reflect(engine::reflect(
+                            &mut xsk,
+                            batch,
+                            spec.xsk.need_wakeup,
+                            spec.timestamps,
+                            stop,
+                        ))
+                    }
+                }))
             })
         });
         drop(ready_tx);
@@ -531,26 +534,44 @@ pub fn run_until(
             Ok(_) => go.store(true, Ordering::Release),
             Err(_) => abort.store(true, Ordering::Release),
         }
+        let stat_before = crate::cpu::proc_stat();
         let gen = worker_a.join();
         // B keeps receiving until A is done and its frames have drained.
         stop.store(true, Ordering::Release);
         let b_out = worker_b.map(|w| w.join());
+        let stat_after = crate::cpu::proc_stat();
         let before = before?;
         let worker_err = |side, message: String| BenchError::Worker { side, message };
         let gen = gen
             .map_err(|_| worker_err(Side::A, "panicked".into()))?
             .map_err(|m| worker_err(Side::A, m))?;
-        let b_outcome = match b_out {
-            None => BOutcome::Kernel,
+        let (b_outcome, b_cpu) = match b_out {
+            None => (BOutcome::Kernel, None),
             Some(r) => r
                 .map_err(|_| worker_err(Side::B, "panicked".into()))?
                 .map_err(|m| worker_err(Side::B, m))?,
         };
         let after = snapshot(topo, progs)?;
-        Ok((gen, b_outcome, before, after))
+        let cores = match (stat_before, stat_after) {
+            (Some(b), Some(a)) => crate::cpu::core_shares(&b, &a, &spec.cores),
+            _ => Vec::new(),
+        };
+        Ok((gen, (b_outcome, b_cpu, cores), before, after))
     })?;
     drop(progs);
-    Ok(outcome(spec, gen, b_outcome, &before, &after))
+    let (b_outcome, b_cpu, cores) = b_outcome;
+    let a_cpu = gen
+        .cpu
+        .map(|u| WorkerCpu::new(spec.cores[0], u, gen.sent_total, true));
+    let b_frames = match &b_outcome {
+        BOutcome::Sink(sink) => sink.received_total,
+        BOutcome::Reflect(r) => r.reflected,
+        BOutcome::Kernel => 0,
+    };
+    let b_cpu = b_cpu.map(|u| WorkerCpu::new(spec.cores[1], u, b_frames, true));
+    let mut out = outcome(spec, gen, b_outcome, &before, &after);
+    out.set_cpu(CpuAccounting::new(a_cpu, b_cpu, cores));
+    Ok(out)
 }
 
 /// Turns what the workers and the kernel counted into a [`RunOutcome`].

@@ -65,6 +65,15 @@ pub struct Comparison {
     pub p99_ratio: Option<f64>,
     /// ICMP echo RTT median, ns.
     pub icmp_rtt_p50_ns: Option<u64>,
+    /// AF_XDP throughput mode: the sender's CPU ns per frame (older records: none).
+    #[serde(default)]
+    pub xdp_cpu_ns: Option<f64>,
+    /// UDP flood: the sender's CPU ns per datagram.
+    #[serde(default)]
+    pub udp_cpu_ns: Option<f64>,
+    /// `udp_cpu_ns / xdp_cpu_ns`: how many times less CPU a frame costs with AF_XDP.
+    #[serde(default)]
+    pub cpu_ratio: Option<f64>,
 }
 
 fn ratio(num: Option<f64>, den: Option<f64>) -> Option<f64> {
@@ -96,6 +105,8 @@ pub fn compare(outcomes: &[RunOutcome]) -> Vec<Comparison> {
             let (xdp_pps, udp_pps) = (pps(Mode::Throughput), pps(Mode::UdpFlood));
             let (x50, x99) = (rtt(Mode::Latency, false), rtt(Mode::Latency, true));
             let (u50, u99) = (rtt(Mode::UdpPingpong, false), rtt(Mode::UdpPingpong, true));
+            let cost = |mode| find(mode).and_then(RunOutcome::sender_ns_per_frame);
+            let (xdp_cpu_ns, udp_cpu_ns) = (cost(Mode::Throughput), cost(Mode::UdpFlood));
             Comparison {
                 size,
                 xdp_pps,
@@ -108,6 +119,9 @@ pub fn compare(outcomes: &[RunOutcome]) -> Vec<Comparison> {
                 p50_ratio: ratio(as_f(u50), as_f(x50)),
                 p99_ratio: ratio(as_f(u99), as_f(x99)),
                 icmp_rtt_p50_ns: rtt(Mode::Icmp, false),
+                xdp_cpu_ns,
+                udp_cpu_ns,
+                cpu_ratio: ratio(udp_cpu_ns, xdp_cpu_ns),
             }
         })
         .collect()
@@ -150,6 +164,7 @@ mod tests {
             warnings: vec![],
             path: None,
             interrupted: false,
+            cpu: None,
         }
     }
 

@@ -23,11 +23,12 @@ pub const CONFIDENCE: f64 = 0.95;
 
 /// Metrics compared, and whether higher is better. (Loss is reported in the records but not
 /// judged here: a ratio of near-zero percentages means nothing.)
-const JUDGED: [(&str, bool); 4] = [
+const JUDGED: [(&str, bool); 5] = [
     ("received_pps", true),
     ("rtt_p50_us", false),
     ("rtt_p99_us", false),
     ("a2b_p50_us", false),
+    ("a_cpu_ns_per_frame", false),
 ];
 
 /// The verdict on one metric.

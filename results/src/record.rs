@@ -125,7 +125,8 @@ pub fn scenario_key(spec: &RunSpec) -> String {
     )
 }
 
-/// The metrics estimated from each trial.
+/// The metrics estimated from each trial. `a_cpu_ns_per_frame` is the CPU time of the sender's
+/// thread per frame it sent (per round trip in ping-pong modes), warm-up included.
 pub fn metrics(o: &RunOutcome) -> Vec<(&'static str, f64)> {
     let mut m = vec![("received_pps", o.received_pps), ("loss_pct", o.loss_pct)];
     if let Some(l) = &o.rtt {
@@ -134,6 +135,9 @@ pub fn metrics(o: &RunOutcome) -> Vec<(&'static str, f64)> {
     }
     if let Some(l) = &o.one_way_a2b {
         m.push(("a2b_p50_us", l.p50_ns as f64 / 1e3));
+    }
+    if let Some(ns) = o.sender_ns_per_frame() {
+        m.push(("a_cpu_ns_per_frame", ns));
     }
     m
 }

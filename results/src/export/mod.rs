@@ -130,7 +130,7 @@ pub(crate) struct Shown {
 }
 
 /// The metrics exports show, in order.
-pub(crate) const SHOWN: [Shown; 5] = [
+pub(crate) const SHOWN: [Shown; 6] = [
     Shown {
         metric: "received_pps",
         label: "received",
@@ -164,6 +164,13 @@ pub(crate) const SHOWN: [Shown; 5] = [
         label: "A→B p50",
         unit: "µs",
         raw_unit: "us",
+        scale: 1.0,
+    },
+    Shown {
+        metric: "a_cpu_ns_per_frame",
+        label: "sender CPU/frame",
+        unit: "ns",
+        raw_unit: "ns",
         scale: 1.0,
     },
 ];

@@ -156,8 +156,48 @@ fn trials_table(trials: &[&RunOutcome], labels: &[String]) -> String {
                 _ => String::new(),
             }
         );
+        if let Some(cpu) = &o.cpu {
+            let _ = writeln!(out, "{prefix}CPU: {}", cpu_line(o.mode.closed_loop(), cpu));
+        }
     }
     out
+}
+
+/// What each worker cost and how its core spent the trial, in one line.
+fn cpu_line(per_round_trip: bool, cpu: &bench::cpu::CpuAccounting) -> String {
+    let unit = if per_round_trip {
+        "round trip"
+    } else {
+        "frame"
+    };
+    let worker = |side: &str, w: &Option<bench::cpu::WorkerCpu>, unit: &str| match w {
+        Some(w) => format!(
+            "{side} {} ns/{unit} ({:.0} % of core {}, {} preempted)",
+            w.ns_per_frame
+                .map(|n| format!("{n:.0}"))
+                .unwrap_or_else(|| "-".into()),
+            w.share * 100.0,
+            w.core,
+            w.involuntary_switches
+        ),
+        None => format!("{side} unknown"),
+    };
+    let mut parts = vec![worker("A", &cpu.a, unit)];
+    if cpu.b.is_some() {
+        parts.push(worker("B", &cpu.b, "frame"));
+    }
+    for c in &cpu.cores {
+        parts.push(format!(
+            "core {}: user {:.0} %, sys {:.0} %, softirq {:.0} %, steal {:.0} %, idle {:.0} %",
+            c.core,
+            c.user * 100.0,
+            c.system * 100.0,
+            c.softirq * 100.0,
+            c.steal * 100.0,
+            c.idle * 100.0
+        ));
+    }
+    parts.join("; ")
 }
 
 fn row(o: &RunOutcome) -> Vec<String> {
@@ -211,6 +251,7 @@ fn estimates_table(record: &Record) -> String {
                 cell(s, "received_pps", 1e-6),
                 cell(s, "rtt_p50_us", 1.0),
                 cell(s, "rtt_p99_us", 1.0),
+                cell(s, "a_cpu_ns_per_frame", 1.0),
             ]
         })
         .collect();
@@ -222,6 +263,7 @@ fn estimates_table(record: &Record) -> String {
                 "received Mpps",
                 "RTT p50 µs",
                 "RTT p99 µs",
+                "sender CPU ns/frame",
             ],
             &rows,
         )
@@ -243,6 +285,13 @@ fn comparison_table(rows: &[Comparison]) -> String {
                 opt_us(c.udp_rtt_p99_ns),
                 ratio(c.p99_ratio),
                 opt_us(c.icmp_rtt_p50_ns),
+                c.xdp_cpu_ns
+                    .map(|n| format!("{n:.0}"))
+                    .unwrap_or_else(|| "-".into()),
+                c.udp_cpu_ns
+                    .map(|n| format!("{n:.0}"))
+                    .unwrap_or_else(|| "-".into()),
+                ratio(c.cpu_ratio),
             ]
         })
         .collect();
@@ -261,6 +310,9 @@ fn comparison_table(rows: &[Comparison]) -> String {
                 "UDP RTT p99 µs",
                 "p99 ratio",
                 "ICMP RTT p50 µs",
+                "AF_XDP CPU ns/frame",
+                "UDP flood CPU ns/datagram",
+                "CPU ratio",
             ],
             &rows,
         )
