@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use setup::testing::{namespaces_of, skip_without_root, snapshot, test_id, HostLock};
 
 mod common;
-use common::{hold, records_dir, text, vethbench, Down, Reap};
+use common::{core_affinity_pin, hold, records_dir, text, vethbench, Down, Reap};
 
 #[test]
 fn up_check_down_leaves_the_host_as_it_was() {
@@ -812,12 +812,6 @@ fn load_on_a_pinned_core_is_a_warning_with_a_fix() {
 }
 
 /// Pins the calling thread to `core` (sched_setaffinity).
-fn core_affinity_pin(core: usize) {
-    let mut set = nix::sched::CpuSet::new();
-    set.set(core).expect("core number");
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).expect("pin");
-}
-
 #[test]
 fn a_router_that_does_not_forward_is_named_instead_of_measured() {
     if skip_without_root("a_router_that_does_not_forward_is_named_instead_of_measured") {

@@ -26,7 +26,7 @@ use crate::report::{
 };
 use crate::scenario::{BenchError, Mode, RunSpec};
 use crate::seq::{SeqCounts, SeqTracker};
-use crate::workers::{enter_and_pin, setsockopt_int, wait_ready, window};
+use crate::workers::{enter_and_pin, setsockopt_int, spawn_named, wait_ready, window};
 
 /// UDP port of the baseline server in B.
 pub const BASELINE_PORT: u16 = 9100;
@@ -659,32 +659,37 @@ pub fn run(
         let (go, stop) = (&go, &stop);
         let b_worker = (spec.mode != Mode::Icmp).then(|| {
             let ready = ready_tx.clone();
-            s.spawn(move || -> Result<(BResult, Option<ThreadUsage>), String> {
-                let socket = enter_and_pin(b, spec.cores[1]).and_then(|()| {
-                    let socket =
-                        UdpSocket::bind(server_addr).map_err(io_err("bind the server in B"))?;
-                    tune(socket.as_raw_fd(), spec.xsk.busy_poll)
-                        .map_err(io_err("tune the server socket"))?;
-                    socket
-                        .set_read_timeout(Some(Duration::from_millis(50)))
-                        .map_err(io_err("set timeout"))?;
-                    Ok(socket)
-                });
-                let _ = ready.send((Side::B, socket.as_ref().map(|_| ()).map_err(Clone::clone)));
-                let socket = socket?;
-                let (result, cpu) = crate::cpu::measure(|| match spec.mode {
-                    Mode::UdpFlood => flood_recv(&socket, spec.timestamps, stop)
-                        .map(BResult::Flood)
-                        .map_err(io_err("receive")),
-                    _ => echo_server(&socket, stop)
-                        .map(BResult::Echo)
-                        .map_err(io_err("echo")),
-                });
-                Ok((result?, cpu))
-            })
+            spawn_named(
+                s,
+                "vb-b",
+                move || -> Result<(BResult, Option<ThreadUsage>), String> {
+                    let socket = enter_and_pin(b, spec.cores[1]).and_then(|()| {
+                        let socket =
+                            UdpSocket::bind(server_addr).map_err(io_err("bind the server in B"))?;
+                        tune(socket.as_raw_fd(), spec.xsk.busy_poll)
+                            .map_err(io_err("tune the server socket"))?;
+                        socket
+                            .set_read_timeout(Some(Duration::from_millis(50)))
+                            .map_err(io_err("set timeout"))?;
+                        Ok(socket)
+                    });
+                    let _ =
+                        ready.send((Side::B, socket.as_ref().map(|_| ()).map_err(Clone::clone)));
+                    let socket = socket?;
+                    let (result, cpu) = crate::cpu::measure(|| match spec.mode {
+                        Mode::UdpFlood => flood_recv(&socket, spec.timestamps, stop)
+                            .map(BResult::Flood)
+                            .map_err(io_err("receive")),
+                        _ => echo_server(&socket, stop)
+                            .map(BResult::Echo)
+                            .map_err(io_err("echo")),
+                    });
+                    Ok((result?, cpu))
+                },
+            )
         });
         let ready = ready_tx.clone();
-        let a_worker = s.spawn(move || -> Result<AOutcome, String> {
+        let a_worker = spawn_named(s, "vb-a", move || -> Result<AOutcome, String> {
             enter_and_pin(a, spec.cores[0]).inspect_err(|e| {
                 let _ = ready.send((Side::A, Err(e.clone())));
             })?;
@@ -734,6 +739,16 @@ pub fn run(
             let _ = ready.send((Side::A, opened.as_ref().map(|_| ()).map_err(Clone::clone)));
             opened?()
         });
+        let (a_worker, b_worker) = match (a_worker, b_worker.transpose()) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                // Release whichever worker did start, or the scope would wait for it forever.
+                interrupt.store(true, Ordering::Relaxed);
+                go.store(true, Ordering::Release);
+                stop.store(true, Ordering::Release);
+                return Err(e);
+            }
+        };
         drop(ready_tx);
         let workers = 1 + usize::from(b_worker.is_some());
         let failure = wait_ready(&ready_rx, workers);

@@ -16,7 +16,7 @@ use crate::frame::{self, FrameSpec};
 use crate::report::{
     histogram_v2_base64, Accounting, Latencies, LatencySummary, Measured, RunOutcome,
 };
-use crate::workers::{enter_and_pin, wait_ready};
+use crate::workers::{enter_and_pin, spawn_named, wait_ready};
 use crate::xsk::{Xsk, XskConfig, XskError};
 
 /// UDP destination port of frames A → B (what B's program matches).
@@ -479,7 +479,7 @@ pub fn run_until(
         let (ready_tx, ready_rx) = mpsc::channel::<(Side, Result<(), String>)>();
         let (progs, plan, go, stop, abort) = (&progs, &plan, &go, &stop, &abort);
         let ready_a = ready_tx.clone();
-        let worker_a = s.spawn(move || -> Result<GenOutcome, String> {
+        let worker_a = spawn_named(s, "vb-a", move || -> Result<GenOutcome, String> {
             let mut xsk = open_and_report(
                 Side::A,
                 a,
@@ -498,32 +498,45 @@ pub fn run_until(
         });
         let worker_b = b_has_socket.then(|| {
             let ready_b = ready_tx.clone();
-            s.spawn(move || -> Result<(BOutcome, Option<ThreadUsage>), String> {
-                let mut xsk = open_and_report(
-                    Side::B,
-                    b,
-                    spec.cores[1],
-                    &spec.xsk,
-                    progs[1].as_ref(),
-                    ring,
-                    &ready_b,
-                )?;
-                let batch = spec.xsk.batch as usize;
-                Ok(crate::cpu::measure(|| {
-                    if spec.mode == Mode::Throughput {
-                        BOutcome::Sink(engine::sink(&mut xsk, batch, spec.timestamps, stop))
-                    } else {
-                        BOutcome::Reflect(engine::reflect(
-                            &mut xsk,
-                            batch,
-                            spec.xsk.need_wakeup,
-                            spec.timestamps,
-                            stop,
-                        ))
-                    }
-                }))
-            })
+            spawn_named(
+                s,
+                "vb-b",
+                move || -> Result<(BOutcome, Option<ThreadUsage>), String> {
+                    let mut xsk = open_and_report(
+                        Side::B,
+                        b,
+                        spec.cores[1],
+                        &spec.xsk,
+                        progs[1].as_ref(),
+                        ring,
+                        &ready_b,
+                    )?;
+                    let batch = spec.xsk.batch as usize;
+                    Ok(crate::cpu::measure(|| {
+                        if spec.mode == Mode::Throughput {
+                            BOutcome::Sink(engine::sink(&mut xsk, batch, spec.timestamps, stop))
+                        } else {
+                            BOutcome::Reflect(engine::reflect(
+                                &mut xsk,
+                                batch,
+                                spec.xsk.need_wakeup,
+                                spec.timestamps,
+                                stop,
+                            ))
+                        }
+                    }))
+                },
+            )
         });
+        let (worker_a, worker_b) = match (worker_a, worker_b.transpose()) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                // Release whichever worker did start, or the scope would wait for it forever.
+                abort.store(true, Ordering::Release);
+                stop.store(true, Ordering::Release);
+                return Err(e);
+            }
+        };
         drop(ready_tx);
         let failure = wait_ready(&ready_rx, workers);
         let before = match failure {

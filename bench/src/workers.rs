@@ -14,6 +14,26 @@ use crate::scenario::BenchError;
 /// A worker's report: which side, and whether it got ready.
 pub(crate) type Ready = (Side, Result<(), String>);
 
+/// Spawns a scoped worker thread named `name` (`vb-a`, `vb-b`: the names `top -H` and
+/// /proc/<pid>/task/*/comm show).
+pub(crate) fn spawn_named<'scope, T: Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> Result<std::thread::ScopedJoinHandle<'scope, T>, BenchError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn_scoped(s, f)
+        .map_err(|e| BenchError::Worker {
+            side: if name.ends_with('a') {
+                Side::A
+            } else {
+                Side::B
+            },
+            message: format!("cannot start thread {name}: {e}"),
+        })
+}
+
 /// Enters the endpoint's namespace and pins the calling thread to `core`.
 pub(crate) fn enter_and_pin(e: &Endpoint, core: usize) -> Result<(), String> {
     NetnsFile::open(&e.namespace)

@@ -131,3 +131,10 @@ pub fn latency_record(dir: &std::path::Path) -> std::path::PathBuf {
     assert!(out.status.success(), "{}", text(&out).1);
     json_files(dir).remove(0)
 }
+
+/// Pins the calling thread to `core`.
+pub fn core_affinity_pin(core: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(core).expect("core number");
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).expect("pin");
+}
