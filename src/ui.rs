@@ -40,6 +40,25 @@ pub fn init(quiet: bool, verbose: bool) {
         .try_init();
 }
 
+/// Whether `-v` was given.
+pub fn verbose() -> bool {
+    LEVEL.load(Ordering::Relaxed) >= Verbosity::Verbose as u8
+}
+
+/// Prints a record's warnings on stderr: every one with `-v`; else, for formats that do not
+/// carry them (machine formats), one line per kind.
+pub fn warnings(record: &results::Record, format_has_them: bool) {
+    if verbose() {
+        for w in results::warnings::all(record) {
+            eprintln!("warning: {w}");
+        }
+    } else if !format_has_them {
+        for w in results::warnings::summary(record) {
+            eprintln!("warning: {w}");
+        }
+    }
+}
+
 /// Whether progress lines are shown.
 pub fn progress_shown() -> bool {
     LEVEL.load(Ordering::Relaxed) >= Verbosity::Normal as u8

@@ -12,6 +12,7 @@ pub mod report;
 mod stats;
 mod store;
 pub mod sweep;
+pub mod warnings;
 
 pub use compare::{compare, judged, Comparison, MetricChange, Verdict, CONFIDENCE};
 pub use export::{text_table, ExportError, Exporter, Format};

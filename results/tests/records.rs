@@ -286,3 +286,37 @@ fn kernel_stack_one_way_times_are_shown_but_not_judged() {
     assert!(results::judged(Mode::Latency, "a2b_p50_us"));
     assert!(!results::judged(Mode::UdpFlood, "a2b_p50_us"));
 }
+
+#[test]
+fn warnings_are_summarised_one_line_per_kind() {
+    let mut r = record();
+    for size in [64, 128, 256, 512, 1024, 1500] {
+        let mut s = spec(Mode::Latency, [0, 1]);
+        s.size = size;
+        for (pps, rtt) in [(100.0, 3), (130.0, 5), (70.0, 9)] {
+            let mut t = outcome(pps, Some(rtt), 0);
+            t.size = size;
+            r.add_trial(&s, t);
+        }
+    }
+    let many = r
+        .warnings
+        .iter()
+        .filter(|w| matches!(w, Warning::HighVariation { .. }))
+        .count();
+    assert!(many >= 12, "{many}");
+    let summary = results::warnings::summary(&r);
+    let variation: Vec<&String> = summary.iter().filter(|l| l.contains("vary more")).collect();
+    assert_eq!(variation.len(), 1, "{summary:#?}");
+    assert!(
+        variation[0].starts_with(&format!("{many} metric(s)")),
+        "{}",
+        variation[0]
+    );
+    assert!(
+        variation[0].contains("more)") && variation[0].contains("--trials"),
+        "{}",
+        variation[0]
+    );
+    assert_eq!(results::warnings::all(&r).len(), many, "-v lists every one");
+}

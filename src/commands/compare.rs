@@ -49,6 +49,7 @@ pub fn report(
             results::CONFIDENCE * 100.0
         );
         print!("{}", render(&c));
+        print!("{}", judged_warnings(sides));
     }
     if c.changes.is_empty() {
         if c.without_complete_trials.is_empty() {
@@ -68,6 +69,28 @@ pub fn report(
         FailOn::Inconclusive if inconclusive > 0 => crate::exit::INCONCLUSIVE,
         _ => crate::exit::SUCCESS,
     }))
+}
+
+/// The warnings of both records (one line per kind), and a note when the environments are
+/// identical but one run was disturbed more than the other.
+fn judged_warnings(sides: &Sides<'_>) -> String {
+    let mut out = String::new();
+    for (label, record) in [sides.baseline, sides.new] {
+        for w in results::warnings::summary(record) {
+            out += &format!("warning ({label}): {w}\n");
+        }
+    }
+    let (b, n) = (sides.baseline.1, sides.new.1);
+    let (db, dn) = (
+        results::warnings::disturbed_trials(b),
+        results::warnings::disturbed_trials(n),
+    );
+    if db != dn && b.fingerprint.differences(&n.fingerprint).is_empty() {
+        out += &format!(
+            "the fingerprints are identical, but the runs were disturbed differently ({db} disturbed trial(s) in the baseline, {dn} in the new record): other work on the machine, not the settings, may explain rate and latency changes; CPU ns per frame is the figure that survives it\n"
+        );
+    }
+    out
 }
 
 /// One line: how many metrics got each verdict, and what would resolve the inconclusive ones.

@@ -21,6 +21,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             .serialize(record)
             .with_context(|| path.display().to_string())?;
         out.write_all(&bytes).context("writing to stdout")?;
+        crate::ui::warnings(record, args.format == results::Format::Table);
     }
     out.flush().context("writing to stdout")?;
     Ok(ExitCode::SUCCESS)

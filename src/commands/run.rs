@@ -68,6 +68,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
             .write_all(&bytes)
             .context("writing to stdout")?;
     }
+    crate::ui::warnings(&record, opts.format == results::Format::Table && !opts.json);
     progress!("record: {}", path.display());
     if let Some(signal) = &record.interrupted {
         eprintln!(

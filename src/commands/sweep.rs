@@ -116,6 +116,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     }
     progress.finish();
     print_points(&stored);
+    print_warnings(&stored);
     print_best(&best(&stored));
     if interrupt.load(Ordering::SeqCst) {
         eprintln!(
@@ -282,6 +283,20 @@ fn print_points(stored: &[(String, Record)]) {
             &rows
         )
     );
+}
+
+/// The points' warnings, one line per kind and point (every warning with -v).
+fn print_warnings(stored: &[(String, Record)]) {
+    for (key, record) in stored {
+        let lines = if crate::ui::verbose() {
+            results::warnings::all(record)
+        } else {
+            results::warnings::summary(record)
+        };
+        for w in lines {
+            println!("warning ({key}): {w}");
+        }
+    }
 }
 
 fn print_best(best: &[Best]) {

@@ -8,7 +8,7 @@ use bench::suite::{compare, Comparison};
 
 use super::text::render;
 use super::{with_interval, ExportError, Exporter};
-use crate::record::{Record, Warning};
+use crate::record::Record;
 
 /// The table exporter.
 pub struct Table;
@@ -36,37 +36,8 @@ impl Exporter for Table {
             out.push('\n');
             out += &estimates_table(record);
         }
-        let mut warnings: Vec<String> = Vec::new();
-        for t in &trials {
-            warnings.extend(t.warnings.iter().cloned());
-        }
-        // The trials already carry the shared-core and unexplained-loss warnings in their words.
-        warnings.extend(
-            record
-                .warnings
-                .iter()
-                .filter(|w| {
-                    matches!(
-                        w,
-                        Warning::HighVariation { .. }
-                            | Warning::FrequencyScaling { .. }
-                            | Warning::LoadOnCore { .. }
-                    )
-                })
-                .map(|w| w.to_string()),
-        );
-        if let Some(signal) = &record.interrupted {
-            let cut = trials.iter().filter(|t| t.interrupted).count();
-            warnings.insert(0, format!(
-                "the run was interrupted by {signal}: {cut} trial(s) cut short are shown but left out of every estimate and comparison"
-            ));
-        }
-        let mut seen = Vec::new();
-        for w in warnings {
-            if !seen.contains(&w) {
-                let _ = writeln!(out, "warning: {w}");
-                seen.push(w);
-            }
+        for w in crate::warnings::summary(record) {
+            let _ = writeln!(out, "warning: {w}");
         }
         let comparison = compare(&record.representative_trials());
         if comparison
