@@ -696,6 +696,9 @@ impl TryFrom<RunArgs> for RunOptions {
             cores: a.cores,
             timestamps: !a.no_timestamps,
         };
+        if !suite {
+            run.check_applies().map_err(usage)?;
+        }
         let modes: Vec<Mode> = if suite {
             SUITE_MODES.to_vec()
         } else {

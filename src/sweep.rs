@@ -353,7 +353,7 @@ pub fn points(
         busy_poll.len(),
     ];
     let id = RunId::new("sweep")?;
-    let mut out = Vec::new();
+    let mut out: Vec<Point> = Vec::new();
     for n in 0..lens.iter().product::<usize>() {
         // Mixed-radix digits of n, the first axis the slowest.
         let mut i = [0usize; 10];
@@ -377,6 +377,9 @@ pub fn points(
         run.xsk.need_wakeup = need_wakeup[i[8]];
         run.xsk.busy_poll = busy_poll[i[9]];
         run.rate = shared.rate.filter(|_| !run.mode.closed_loop());
+        // A setting the mode does not use (XDP mode for the kernel stack, ...) makes no point of
+        // its own: the same measurement would be made again.
+        let run = run.normalized();
         let key = format!(
             "{}-{}B-{}-batch{}-ring{}-wakeup{}-busypoll{}-q{}-gro{}-{}",
             run.mode.name(),
@@ -396,6 +399,9 @@ pub fn points(
                 value: key.clone(),
                 reason: e.to_string(),
             })?;
+        if out.iter().any(|p| p.key == key) {
+            continue;
+        }
         out.push(Point {
             key,
             topology: t,

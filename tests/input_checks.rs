@@ -53,6 +53,19 @@ fn run_and_check_refuse_bad_input_before_building_anything() {
     );
     refused(&["run", "--size", "-64"], &["--size", "-64"]);
     refused(&["run", "--size", "64,,128"], &["--size", "empty value"]);
+    // A setting the mode does not use is refused, not silently carried into the record.
+    refused(
+        &["run", "--mode", "icmp", "--batch", "1"],
+        &["--batch", "icmp"],
+    );
+    refused(
+        &["run", "--mode", "udp-flood", "--xdp-mode", "skb"],
+        &["--xdp-mode", "udp-flood"],
+    );
+    refused(
+        &["run", "--mode", "throughput", "--inflight", "4"],
+        &["--inflight"],
+    );
     assert_eq!(snapshot(), before, "nothing built");
     drop(_lock);
 

@@ -70,6 +70,22 @@ impl Mode {
         matches!(self, Mode::Icmp | Mode::UdpPingpong | Mode::UdpFlood)
     }
 
+    /// Whether XDP programs and AF_XDP sockets are involved, so that `--xdp-mode`, `--frames`,
+    /// `--frame-size`, `--ring` and `--need-wakeup` mean something.
+    pub fn uses_xdp(self) -> bool {
+        !self.kernel_stack()
+    }
+
+    /// Whether `--batch` means something: AF_XDP ring batches, or UDP flood's sendmmsg batches.
+    pub fn uses_batch(self) -> bool {
+        self.uses_xdp() || self == Mode::UdpFlood
+    }
+
+    /// Whether `--inflight` means something (closed-loop modes).
+    pub fn uses_inflight(self) -> bool {
+        self.closed_loop()
+    }
+
     /// Every mode, in the order `--help` lists them.
     pub const ALL: [Mode; 8] = [
         Mode::Throughput,
@@ -259,6 +275,61 @@ impl RunSpec {
             ));
         }
         Ok(())
+    }
+
+    /// The settings this mode does not use, each with its flag: given anything but its default,
+    /// such a setting is refused (see [`RunSpec::check_applies`]).
+    fn unused(&self) -> Vec<(&'static str, bool)> {
+        let d = RunSpec::new(self.mode);
+        let mut out = Vec::new();
+        if !self.mode.uses_xdp() {
+            out.push(("--xdp-mode", self.xdp_mode != d.xdp_mode));
+            out.push(("--frames", self.xsk.frames != d.xsk.frames));
+            out.push(("--frame-size", self.xsk.frame_size != d.xsk.frame_size));
+            out.push(("--ring", self.xsk.ring != d.xsk.ring));
+            out.push(("--need-wakeup", self.xsk.need_wakeup != d.xsk.need_wakeup));
+        }
+        if !self.mode.uses_batch() {
+            out.push(("--batch", self.xsk.batch != d.xsk.batch));
+        }
+        if !self.mode.uses_inflight() {
+            out.push(("--inflight", self.inflight != d.inflight));
+        }
+        out
+    }
+
+    /// Refuses a setting this mode does not use (e.g. `--xdp-mode skb` with a kernel-stack mode,
+    /// `--batch` with icmp), naming the flag.
+    pub fn check_applies(&self) -> Result<(), BenchError> {
+        match self.unused().into_iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(invalid(
+                flag,
+                "",
+                format!("does not apply to {} mode: leave it out", self.mode.name()),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The spec with every setting its mode does not use at its default, so records, keys,
+    /// setting differences and plots show only what the mode uses.
+    pub fn normalized(&self) -> RunSpec {
+        let d = RunSpec::new(self.mode);
+        let mut s = self.clone();
+        if !s.mode.uses_xdp() {
+            s.xdp_mode = d.xdp_mode;
+            let batch = s.xsk.batch;
+            s.xsk = d.xsk.clone();
+            s.xsk.batch = batch;
+            s.xsk.busy_poll = self.xsk.busy_poll;
+        }
+        if !s.mode.uses_batch() {
+            s.xsk.batch = d.xsk.batch;
+        }
+        if !s.mode.uses_inflight() {
+            s.inflight = d.inflight;
+        }
+        s
     }
 
     /// Warnings about the spec itself (printed with the results).

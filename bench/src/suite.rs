@@ -24,16 +24,19 @@ pub fn phases(template: &RunSpec, sizes: &[usize]) -> Vec<RunSpec> {
     sizes
         .iter()
         .flat_map(|&size| {
-            SUITE_MODES.iter().map(move |&mode| RunSpec {
-                mode,
-                size,
-                // A rate paces the open-loop phases; latency phases keep one frame in flight.
-                rate: if mode.closed_loop() {
-                    None
-                } else {
-                    template.rate
-                },
-                ..template.clone()
+            SUITE_MODES.iter().map(move |&mode| {
+                RunSpec {
+                    mode,
+                    size,
+                    // A rate paces the open-loop phases; latency phases keep one frame in flight.
+                    rate: if mode.closed_loop() {
+                        None
+                    } else {
+                        template.rate
+                    },
+                    ..template.clone()
+                }
+                .normalized()
             })
         })
         .collect()

@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::diff;
-use crate::record::{metrics, Record, ScenarioRecord};
+use crate::record::{metrics, scenario_key, Record, ScenarioRecord};
 use crate::stats::welch;
 
 /// Confidence of the interval of a change.
@@ -219,17 +219,21 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
     let mut setting_differences = Vec::new();
     let mut without_complete_trials = Vec::new();
     for b in &baseline.scenarios {
-        let Some(n) = new.scenarios.iter().find(|n| n.key == b.key) else {
+        // Keys are recomputed from the specs (normalised, as today's records store them), so
+        // records written before a key format change still match.
+        let key = scenario_key(&b.spec);
+        let Some(n) = new.scenarios.iter().find(|n| scenario_key(&n.spec) == key) else {
             continue;
         };
         if b.complete_trials().next().is_none() || n.complete_trials().next().is_none() {
-            without_complete_trials.push(b.key.clone());
+            without_complete_trials.push(key.clone());
             continue;
         }
         let mut d = Vec::new();
-        let spec = |s: &ScenarioRecord| serde_json::to_value(&s.spec).unwrap_or_default();
+        let spec =
+            |s: &ScenarioRecord| serde_json::to_value(s.spec.normalized()).unwrap_or_default();
         diff("", &spec(b), &spec(n), &mut d);
-        setting_differences.extend(d.into_iter().map(|d| format!("{}: {d}", b.key)));
+        setting_differences.extend(d.into_iter().map(|d| format!("{key}: {d}")));
         for (metric, higher_is_better) in JUDGED {
             let (bv, nv) = (values(b, metric), values(n, metric));
             if bv.is_empty() || nv.is_empty() {
@@ -243,7 +247,7 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
                 (Verdict::NotJudged, None)
             };
             changes.push(MetricChange {
-                scenario: b.key.clone(),
+                scenario: key.clone(),
                 metric: metric.to_string(),
                 baseline: median(&mut bv.clone()),
                 new: median(&mut nv.clone()),
@@ -259,7 +263,7 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
     let keys = |r: &Record| {
         r.scenarios
             .iter()
-            .map(|s| s.key.clone())
+            .map(|s| scenario_key(&s.spec))
             .collect::<Vec<_>>()
     };
     let (bk, nk) = (keys(baseline), keys(new));

@@ -114,15 +114,15 @@ pub struct ScenarioRecord {
     pub estimates: BTreeMap<String, Estimate>,
 }
 
-/// The key of a scenario: what must be equal for two measurements to be comparable.
+/// The key of a scenario: what must be equal for two measurements to be comparable. Kernel-stack
+/// modes use no XDP, so their keys carry no XDP mode (`icmp/64B/ipv4`).
 pub fn scenario_key(spec: &RunSpec) -> String {
-    format!(
-        "{}/{}B/{}/{}",
-        spec.mode.name(),
-        spec.size,
-        if spec.ipv6 { "ipv6" } else { "ipv4" },
-        spec.xdp_mode
-    )
+    let ip = if spec.ipv6 { "ipv6" } else { "ipv4" };
+    if spec.mode.uses_xdp() {
+        format!("{}/{}B/{ip}/{}", spec.mode.name(), spec.size, spec.xdp_mode)
+    } else {
+        format!("{}/{}B/{ip}", spec.mode.name(), spec.size)
+    }
 }
 
 /// The metrics estimated from each trial. `a_cpu_ns_per_frame` is the CPU time of the sender's
@@ -143,11 +143,12 @@ pub fn metrics(o: &RunOutcome) -> Vec<(&'static str, f64)> {
 }
 
 impl ScenarioRecord {
-    /// A scenario with no trials yet.
+    /// A scenario with no trials yet; the settings its mode does not use are stored at their
+    /// defaults.
     pub fn new(spec: &RunSpec) -> ScenarioRecord {
         ScenarioRecord {
             key: scenario_key(spec),
-            spec: spec.clone(),
+            spec: spec.normalized(),
             trials: Vec::new(),
             estimates: BTreeMap::new(),
         }

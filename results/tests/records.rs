@@ -320,3 +320,23 @@ fn warnings_are_summarised_one_line_per_kind() {
     );
     assert_eq!(results::warnings::all(&r).len(), many, "-v lists every one");
 }
+
+#[test]
+fn kernel_stack_keys_and_settings_carry_no_xdp() {
+    let mut icmp = spec(Mode::Icmp, [0, 1]);
+    icmp.xsk.batch = 1;
+    icmp.xdp_mode = bpf::XdpMode::Skb;
+    assert_eq!(results::scenario_key(&icmp), "icmp/64B/ipv4");
+    let mut a = record();
+    a.add_trial(&spec(Mode::Icmp, [0, 1]), outcome(1.0, Some(10), 0));
+    let mut b = record();
+    b.add_trial(&icmp, outcome(1.0, Some(10), 0));
+    assert_eq!(b.scenarios[0].spec.xsk.batch, 64, "stored at its default");
+    let c = results::compare(&a, &b, 2.0);
+    assert!(
+        c.setting_differences.is_empty(),
+        "{:?}",
+        c.setting_differences
+    );
+    assert_eq!(c.changes[0].scenario, "icmp/64B/ipv4");
+}

@@ -194,7 +194,11 @@ fn row(o: &RunOutcome) -> Vec<String> {
         o.mode.name().to_string(),
         o.size.to_string(),
         format!("{},{}", o.cores[0], o.cores[1]),
-        o.xdp_mode.to_string(),
+        if o.mode.uses_xdp() {
+            o.xdp_mode.to_string()
+        } else {
+            "-".into()
+        },
         format!("{:.3}", o.offered_pps / 1e6),
         format!("{:.3}", o.received_pps / 1e6),
         format!("{:.3}", o.received_gbps),
