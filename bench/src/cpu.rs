@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A worker got less than this share of its core while it should have spun: disturbed.
 pub const MIN_SHARE: f64 = 0.90;
-/// Other work or steal on a pinned core above this share of the trial: disturbed.
+/// Other work and steal together on a pinned core above this share of the trial: disturbed.
 pub const MAX_FOREIGN: f64 = 0.10;
 
 /// A thread's CPU counters at one moment.
@@ -261,8 +261,8 @@ pub struct CpuAccounting {
 
 impl CpuAccounting {
     /// Puts the figures together and finds disturbances: a spinning worker that got less than
-    /// [`MIN_SHARE`] of its core, or a core where steal or work that is not our workers' took
-    /// more than [`MAX_FOREIGN`].
+    /// [`MIN_SHARE`] of its core, or a core where steal and work that is not our workers' took
+    /// more than [`MAX_FOREIGN`] together.
     pub fn new(a: Option<WorkerCpu>, b: Option<WorkerCpu>, cores: Vec<CoreShares>) -> Self {
         let workers: Vec<WorkerCpu> = [a, b].into_iter().flatten().collect();
         let mut disturbed = Vec::new();
@@ -274,28 +274,26 @@ impl CpuAccounting {
                 .sum::<f64>()
                 .min(1.0);
             let others = (c.busy() - ours).max(0.0);
-            let starved = workers
-                .iter()
-                .any(|w| w.core == c.core && w.spins && w.share < MIN_SHARE);
+            // Our spinning workers (two of them when they share a core) should fill it.
+            let starved = workers.iter().any(|w| w.core == c.core && w.spins) && ours < MIN_SHARE;
+            if !starved && c.steal + others <= MAX_FOREIGN {
+                continue;
+            }
             let mut causes = Vec::new();
-            if c.steal > MAX_FOREIGN / 2.0 {
+            if c.steal >= 0.01 {
                 causes.push(format!("hypervisor steal {:.0} %", c.steal * 100.0));
             }
-            if others > MAX_FOREIGN {
+            if others >= 0.01 {
                 causes.push(format!("other tasks {:.0} %", others * 100.0));
             }
-            if starved && causes.is_empty() {
+            if causes.is_empty() {
                 causes.push("preempted (involuntary context switches)".into());
             }
-            if !causes.is_empty()
-                && (starved || others > MAX_FOREIGN || c.steal > MAX_FOREIGN / 2.0)
-            {
-                disturbed.push(Disturbance {
-                    core: c.core,
-                    share: ours,
-                    cause: causes.join(", "),
-                });
-            }
+            disturbed.push(Disturbance {
+                core: c.core,
+                share: ours,
+                cause: causes.join(", "),
+            });
         }
         CpuAccounting {
             a,

@@ -64,6 +64,8 @@ pub fn summary(record: &Record) -> Vec<String> {
             Warning::UnexplainedLoss {
                 scenario, trial, ..
             } => overcounted.push(format!("{scenario} trial {trial}")),
+            // Each trial says so in its own words (with what it means for the figures).
+            Warning::SharedCore { .. } => {}
             other => lines.push(other.to_string()),
         }
     }
@@ -107,8 +109,7 @@ pub fn summary(record: &Record) -> Vec<String> {
         for w in &t.warnings {
             let said_by_kind = is_disturbance(w)
                 || w.contains("not explained by any kernel counter")
-                || w.contains("more frames than were lost")
-                || w.starts_with("sender and receiver share core");
+                || w.contains("more frames than were lost");
             if !said_by_kind && !own.contains(w) {
                 own.push(w.clone());
             }

@@ -74,3 +74,29 @@ fn format_names_round_trip_and_unknown_ones_are_refused() {
     let err = "xml".parse::<Format>().unwrap_err();
     assert!(err.contains("xml") && err.contains("bmf"), "{err}");
 }
+
+#[test]
+fn several_records_make_one_document() {
+    let a = fixture::suite_record();
+    let mut b = fixture::suite_record();
+    b.run_id = "other".into();
+    let both = [a, b];
+    let json: serde_json::Value =
+        serde_json::from_slice(&Format::Json.exporter().serialize_all(&both).unwrap())
+            .expect("one valid JSON document");
+    assert_eq!(json.as_array().map(Vec::len), Some(2));
+    let csv = String::from_utf8(Format::Csv.exporter().serialize_all(&both).unwrap()).unwrap();
+    assert_eq!(csv.matches("run_id,scenario").count(), 1, "one header");
+    assert!(csv.contains("\nsnap,") && csv.contains("\nother,"));
+    let bmf: serde_json::Value =
+        serde_json::from_slice(&Format::Bmf.exporter().serialize_all(&both).unwrap()).unwrap();
+    let keys: Vec<&String> = bmf.as_object().unwrap().keys().collect();
+    assert!(
+        keys.iter().any(|k| k.starts_with("vethbench/snap/")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.starts_with("vethbench/other/")),
+        "{keys:?}"
+    );
+}

@@ -15,14 +15,20 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     for path in &args.records {
         records.push((path, load(path).context("vethbench export")?));
     }
+    let (paths, records): (Vec<_>, Vec<_>) = records.into_iter().unzip();
+    // One document for all of them: a JSON array, one BMF object, one CSV header.
+    let bytes = exporter.serialize_all(&records).with_context(|| {
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    })?;
     let mut out = std::io::stdout().lock();
-    for (path, record) in &records {
-        let bytes = exporter
-            .serialize(record)
-            .with_context(|| path.display().to_string())?;
-        out.write_all(&bytes).context("writing to stdout")?;
+    out.write_all(&bytes).context("writing to stdout")?;
+    out.flush().context("writing to stdout")?;
+    for record in &records {
         crate::ui::warnings(record, args.format == results::Format::Table);
     }
-    out.flush().context("writing to stdout")?;
     Ok(ExitCode::SUCCESS)
 }

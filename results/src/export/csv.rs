@@ -18,35 +18,76 @@ fn field(s: &str) -> String {
     }
 }
 
+/// The header: the record and scenario, the settings that tell sweep points apart, then the
+/// estimate.
+const HEADER: &str = "run_id,scenario,mode,size_bytes,ip,xdp_mode,batch,ring,frames,frame_size,need_wakeup,busy_poll,inflight,rate_pps,topology,queues,gro,metric,unit,trials,median,mean,ci95_low,ci95_high,cv\n";
+
+/// The rows of one record (no header).
+fn rows(record: &Record, out: &mut String) {
+    let topo = &record.fingerprint.topology.spec;
+    for s in &record.scenarios {
+        let x = &s.spec.xsk;
+        let uses_xdp = s.spec.mode.uses_xdp();
+        // A setting the mode does not use is left empty.
+        let if_xdp = |v: String| if uses_xdp { v } else { String::new() };
+        let settings = [
+            if_xdp(s.spec.xdp_mode.to_string()),
+            if s.spec.mode.uses_batch() {
+                x.batch.to_string()
+            } else {
+                String::new()
+            },
+            if_xdp(x.ring.to_string()),
+            if_xdp(x.frames.to_string()),
+            if_xdp(x.frame_size.to_string()),
+            if_xdp(x.need_wakeup.to_string()),
+            x.busy_poll.to_string(),
+            if s.spec.mode.uses_inflight() {
+                s.spec.inflight.to_string()
+            } else {
+                String::new()
+            },
+            s.spec.rate.map(|r| r.to_string()).unwrap_or_default(),
+            topo.kind.name().to_string(),
+            topo.queues.to_string(),
+            topo.gro.map(|g| g.to_string()).unwrap_or_default(),
+        ]
+        .join(",");
+        for shown in &SHOWN {
+            let Some(e) = s.estimates.get(shown.metric) else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{settings},{},{},{},{},{},{},{},{:.4}",
+                field(&record.run_id),
+                field(&s.key),
+                s.spec.mode.name(),
+                s.spec.size,
+                if s.spec.ipv6 { "ipv6" } else { "ipv4" },
+                shown.metric,
+                field(shown.raw_unit),
+                e.n,
+                e.median,
+                e.mean,
+                e.ci95_low,
+                e.ci95_high,
+                e.cv
+            );
+        }
+    }
+}
+
 impl Exporter for Csv {
     fn serialize(&self, record: &Record) -> Result<Vec<u8>, ExportError> {
-        let mut out = String::from(
-            "run_id,scenario,mode,size_bytes,ip,xdp_mode,metric,unit,trials,median,mean,ci95_low,ci95_high,cv\n",
-        );
-        for s in &record.scenarios {
-            for shown in &SHOWN {
-                let Some(e) = s.estimates.get(shown.metric) else {
-                    continue;
-                };
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.4}",
-                    field(&record.run_id),
-                    field(&s.key),
-                    s.spec.mode.name(),
-                    s.spec.size,
-                    if s.spec.ipv6 { "ipv6" } else { "ipv4" },
-                    s.spec.xdp_mode,
-                    shown.metric,
-                    field(shown.raw_unit),
-                    e.n,
-                    e.median,
-                    e.mean,
-                    e.ci95_low,
-                    e.ci95_high,
-                    e.cv
-                );
-            }
+        self.serialize_all(std::slice::from_ref(record))
+    }
+
+    /// One header, then every record's rows.
+    fn serialize_all(&self, records: &[Record]) -> Result<Vec<u8>, ExportError> {
+        let mut out = String::from(HEADER);
+        for r in records {
+            rows(r, &mut out);
         }
         Ok(out.into_bytes())
     }

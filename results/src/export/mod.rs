@@ -26,10 +26,20 @@ pub struct ExportError {
     pub message: String,
 }
 
-/// Turns a record into bytes of one format.
+/// Turns records into bytes of one format.
 pub trait Exporter {
     /// The record in this exporter's format.
     fn serialize(&self, record: &Record) -> Result<Vec<u8>, ExportError>;
+
+    /// Several records as one document of this format: JSON gives one array, BMF one object,
+    /// CSV one header. By default (tables, Markdown) each record's text follows the last.
+    fn serialize_all(&self, records: &[Record]) -> Result<Vec<u8>, ExportError> {
+        let mut out = Vec::new();
+        for r in records {
+            out.extend(self.serialize(r)?);
+        }
+        Ok(out)
+    }
 }
 
 /// The export formats (`--format`).
@@ -106,6 +116,19 @@ struct Json;
 impl Exporter for Json {
     fn serialize(&self, record: &Record) -> Result<Vec<u8>, ExportError> {
         let mut out = serde_json::to_vec_pretty(record).map_err(|e| ExportError {
+            format: Format::Json,
+            message: e.to_string(),
+        })?;
+        out.push(b'\n');
+        Ok(out)
+    }
+
+    /// One record: the record itself; several: one JSON array of them.
+    fn serialize_all(&self, records: &[Record]) -> Result<Vec<u8>, ExportError> {
+        if let [one] = records {
+            return self.serialize(one);
+        }
+        let mut out = serde_json::to_vec_pretty(records).map_err(|e| ExportError {
             format: Format::Json,
             message: e.to_string(),
         })?;
