@@ -519,6 +519,10 @@ pub struct RunArgs {
     /// Print this run's raw figures as JSON (every counter and histogram) instead of a table.
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// Show each trial's per-second figures (rates, busy and steal of the pinned cores) live on
+    /// stderr, as -v does; they are recorded either way.
+    #[arg(long)]
+    pub interval: bool,
     /// What to print when the run ends: table (default), json (the whole record as stored), csv,
     /// markdown, or bmf (Bencher Metric Format, for continuous benchmarking services).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
@@ -624,6 +628,8 @@ pub struct RunOptions {
     pub noise: f64,
     /// What makes the comparison with the baseline fail.
     pub fail_on: FailOn,
+    /// Show per-second figures live.
+    pub interval: bool,
 }
 
 impl TryFrom<RunArgs> for RunOptions {
@@ -736,6 +742,7 @@ impl TryFrom<RunArgs> for RunOptions {
             baseline,
             noise: a.noise,
             fail_on: a.fail_on,
+            interval: a.interval,
         })
     }
 }

@@ -96,6 +96,11 @@ fn sender_cpu_time_agrees_with_proc_within_5_percent() {
         "recorded {recorded:.0} ns vs /proc {proc_ns:.0} ns: ratio {ratio:.3}"
     );
     assert!(a["ns_per_frame"].as_f64().unwrap() > 0.0);
+    let intervals = record["scenarios"][0]["trials"][0]["intervals"]
+        .as_array()
+        .expect("per-second figures recorded");
+    assert!(intervals.len() >= 2, "{intervals:?}");
+    assert!(intervals[0]["sent_pps"].as_f64().unwrap() > 0.0);
     assert!(a["share"].as_f64().unwrap() > 0.5, "{a}");
 }
 

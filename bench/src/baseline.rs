@@ -21,6 +21,7 @@ use setup::{link_counters, Endpoint, LinkCounters, Side, TopologyInfo};
 use crate::cpu::{CpuAccounting, ThreadCpu, ThreadUsage, WorkerCpu};
 use crate::engine::{histogram, now_ns, FLOW_MEASURED, FLOW_WARMUP};
 use crate::frame;
+use crate::progress::{sample_until, Interval, Progress};
 use crate::report::{
     histogram_v2_base64, Accounting, Latencies, LatencySummary, Measured, RunOutcome,
 };
@@ -242,6 +243,7 @@ fn ping_loop(
     spec: &RunSpec,
     go: &AtomicBool,
     interrupt: &AtomicBool,
+    progress: &Progress,
 ) -> io::Result<PingOutcome> {
     let (mut rtt, mut a2b, mut b2a) = (histogram(), histogram(), histogram());
     let mut tracker = SeqTracker::default();
@@ -277,6 +279,7 @@ fn ping_loop(
             client.send(if measured { FLOW_MEASURED } else { FLOW_WARMUP }, seq, now)?;
             seq = seq.wrapping_add(u32::from(measured));
             sent_total += 1;
+            progress.sent(sent_total);
             if measured {
                 first = if sent_measured == 0 { now } else { first };
                 sent_measured += 1;
@@ -301,6 +304,7 @@ fn ping_loop(
         if let Some((flow, s, tx, a2b_ns)) = client.recv()? {
             let now = now_ns();
             received_total += 1;
+            progress.received(received_total);
             last_progress = now;
             if flow == FLOW_MEASURED {
                 tracker.record(s);
@@ -418,6 +422,7 @@ fn flood_send(
     payload: usize,
     go: &AtomicBool,
     interrupt: &AtomicBool,
+    progress: &Progress,
 ) -> io::Result<FloodTx> {
     let mut bufs = vec![vec![0u8; payload]; MMSG];
     let mut msgs = mmsg_headers(&mut bufs);
@@ -476,6 +481,7 @@ fn flood_send(
         }
         let n = n as u64;
         sent_total += n;
+        progress.sent(sent_total);
         if measured {
             first = if sent_measured == 0 { now } else { first };
             seq = seq.wrapping_add(n as u32);
@@ -492,7 +498,12 @@ fn flood_send(
 }
 
 /// B's flood receiver: `recvmmsg` batches until `stop` and the socket has been quiet a while.
-fn flood_recv(socket: &UdpSocket, timestamps: bool, stop: &AtomicBool) -> io::Result<FloodRx> {
+fn flood_recv(
+    socket: &UdpSocket,
+    timestamps: bool,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> io::Result<FloodRx> {
     let mut bufs = vec![vec![0u8; 65536]; MMSG];
     let mut msgs = mmsg_headers(&mut bufs);
     let mut tracker = SeqTracker::default();
@@ -538,6 +549,7 @@ fn flood_recv(socket: &UdpSocket, timestamps: bool, stop: &AtomicBool) -> io::Re
                 }
             }
         }
+        progress.received(received_total);
     }
     Ok(FloodRx {
         received_total,
@@ -635,6 +647,7 @@ pub fn run(
     topo: &TopologyInfo,
     spec: &RunSpec,
     interrupt: &AtomicBool,
+    on_interval: &mut dyn FnMut(&Interval),
 ) -> Result<RunOutcome, BenchError> {
     let (a, b) = (topo.endpoint(Side::A), topo.endpoint(Side::B));
     let (src, dst): (IpAddr, IpAddr) = if spec.ipv6 {
@@ -654,9 +667,10 @@ pub fn run(
     let payload = spec.size - frame::udp_overhead(spec.ipv6);
     let server_addr = SocketAddr::new(dst, BASELINE_PORT);
     let (go, stop) = (AtomicBool::new(false), AtomicBool::new(false));
+    let progress = Progress::default();
     let before_after = std::thread::scope(|s| -> Result<_, BenchError> {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<(Side, Result<(), String>)>();
-        let (go, stop) = (&go, &stop);
+        let (go, stop, progress) = (&go, &stop, &progress);
         let b_worker = (spec.mode != Mode::Icmp).then(|| {
             let ready = ready_tx.clone();
             spawn_named(
@@ -677,7 +691,7 @@ pub fn run(
                         ready.send((Side::B, socket.as_ref().map(|_| ()).map_err(Clone::clone)));
                     let socket = socket?;
                     let (result, cpu) = crate::cpu::measure(|| match spec.mode {
-                        Mode::UdpFlood => flood_recv(&socket, spec.timestamps, stop)
+                        Mode::UdpFlood => flood_recv(&socket, spec.timestamps, stop, progress)
                             .map(BResult::Flood)
                             .map_err(io_err("receive")),
                         _ => echo_server(&socket, stop)
@@ -700,7 +714,7 @@ pub fn run(
                         .map(|mut c| -> Box<dyn FnOnce() -> Result<AOutcome, String>> {
                             Box::new(move || {
                                 Ok(AOutcome::Ping(Box::new(
-                                    ping_loop(&mut c, spec, go, interrupt)
+                                    ping_loop(&mut c, spec, go, interrupt, progress)
                                         .map_err(io_err("ping"))?,
                                 )))
                             })
@@ -717,7 +731,7 @@ pub fn run(
                             if spec.mode == Mode::UdpFlood {
                                 Box::new(move || {
                                     Ok(AOutcome::Flood(
-                                        flood_send(&sock, spec, payload, go, interrupt)
+                                        flood_send(&sock, spec, payload, go, interrupt, progress)
                                             .map_err(io_err("flood"))?,
                                     ))
                                 })
@@ -729,7 +743,7 @@ pub fn run(
                                 };
                                 Box::new(move || {
                                     Ok(AOutcome::Ping(Box::new(
-                                        ping_loop(&mut c, spec, go, interrupt)
+                                        ping_loop(&mut c, spec, go, interrupt, progress)
                                             .map_err(io_err("ping"))?,
                                     )))
                                 })
@@ -762,6 +776,13 @@ pub fn run(
         }
         go.store(true, Ordering::Release);
         let stat_before = crate::cpu::proc_stat();
+        let intervals = sample_until(
+            || a_worker.is_finished(),
+            progress,
+            &spec.cores,
+            true,
+            on_interval,
+        );
         let a_out = a_worker.join();
         // Let the last datagrams land before the receiver stops.
         std::thread::sleep(Duration::from_millis(100));
@@ -795,9 +816,9 @@ pub fn run(
             (Some(b), Some(a)) => crate::cpu::core_shares(&b, &a, &spec.cores),
             _ => Vec::new(),
         };
-        Ok((a_out, b_out, before, after, cores))
+        Ok((a_out, b_out, before, after, (cores, intervals)))
     })?;
-    let (a_out, (b_out, b_usage), before, after, cores) = before_after;
+    let (a_out, (b_out, b_usage), before, after, (cores, intervals)) = before_after;
     let (a_usage, a_frames) = a_out.cpu();
     let a_cpu = a_usage.map(|u| WorkerCpu::new(spec.cores[0], u, a_frames, false));
     let b_frames = match &b_out {
@@ -808,6 +829,7 @@ pub fn run(
     let b_cpu = b_usage.map(|u| WorkerCpu::new(spec.cores[1], u, b_frames, false));
     let mut out = outcome(spec, a_out, b_out, &before, &after);
     out.set_cpu(CpuAccounting::new(a_cpu, b_cpu, cores));
+    out.set_intervals(intervals, spec.warmup_ns as f64 / 1e9);
     Ok(out)
 }
 

@@ -13,6 +13,7 @@ use hdrhistogram::Histogram;
 use xsk_rs::FrameDesc;
 
 use crate::frame::{self, Layout};
+use crate::progress::Progress;
 use crate::scenario::Either;
 use crate::seq::{SeqCounts, SeqTracker};
 use crate::workers::window;
@@ -123,7 +124,13 @@ fn fill_frames(xsk: &mut Xsk, frames: &mut [FrameDesc], template: &[u8]) {
 }
 
 /// Side A's loop. `go` starts it (all workers are ready); `abort` ends it early.
-pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'_>) -> GenOutcome {
+pub fn generate(
+    xsk: &mut Xsk,
+    plan: &GenPlan,
+    go: &AtomicBool,
+    abort: &Either<'_>,
+    progress: &Progress,
+) -> GenOutcome {
     let batch = plan.batch;
     let len = plan.layout.len;
     let mut frames = std::mem::take(&mut xsk.frames);
@@ -185,6 +192,7 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'
         completed += n as u64;
         if n > 0 {
             last_progress = now;
+            progress.sent(completed);
         }
         // Returns.
         if plan.returns {
@@ -210,6 +218,7 @@ pub fn generate(xsk: &mut Xsk, plan: &GenPlan, go: &AtomicBool, abort: &Either<'
                         }
                     }
                 }
+                progress.received(returned_total);
                 // SAFETY: the frames go back to the fill ring they came from; it has room for all.
                 unsafe { xsk.fill.produce(&scratch[..n]) };
                 if xsk.fill.needs_wakeup() {
@@ -322,7 +331,13 @@ pub fn prime_fill(xsk: &mut Xsk, ring: usize) {
 }
 
 /// Side B's receiving loop, until `stop`; the fill ring must be primed ([`prime_fill`]).
-pub fn sink(xsk: &mut Xsk, batch: usize, timestamps: bool, stop: &AtomicBool) -> SinkOutcome {
+pub fn sink(
+    xsk: &mut Xsk,
+    batch: usize,
+    timestamps: bool,
+    stop: &AtomicBool,
+    progress: &Progress,
+) -> SinkOutcome {
     let mut descs = vec![FrameDesc::default(); batch];
     let mut tracker = SeqTracker::default();
     let mut one_way = histogram();
@@ -358,6 +373,7 @@ pub fn sink(xsk: &mut Xsk, batch: usize, timestamps: bool, stop: &AtomicBool) ->
                 }
             }
         }
+        progress.received(received_total);
         // SAFETY: back to the fill ring they came from.
         unsafe { xsk.fill.produce(&descs[..n]) };
         if xsk.fill.needs_wakeup() {

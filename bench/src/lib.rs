@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod cpu;
 pub mod engine;
 pub mod frame;
+pub mod progress;
 pub mod report;
 pub mod scenario;
 pub mod seq;

@@ -169,6 +169,13 @@ pub struct RunOutcome {
     /// What the workers cost and how the pinned cores spent the trial; absent in older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<crate::cpu::CpuAccounting>,
+    /// Per-second figures of the trial (warm-up included); empty in older records.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub intervals: Vec<crate::progress::Interval>,
+    /// How much the per-second rate moved from the first to the second half of the measured
+    /// seconds (a fraction; see [`crate::progress::drift`]); absent with fewer than 4 seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<f64>,
 }
 
 /// Measured counts of one run: frames sent and arrived in the measuring window.
@@ -251,7 +258,21 @@ impl RunOutcome {
             path: Some("veth".into()),
             interrupted: false,
             cpu: None,
+            intervals: Vec::new(),
+            drift: None,
         }
+    }
+
+    /// Adds the per-second figures, and a warning when the rate drifted during the trial.
+    pub fn set_intervals(&mut self, intervals: Vec<crate::progress::Interval>, warmup_s: f64) {
+        self.drift = crate::progress::drift(&intervals, warmup_s);
+        if let Some(d) = self.drift.filter(|d| d.abs() > crate::progress::MAX_DRIFT) {
+            self.warnings.push(format!(
+                "the rate drifted {:+.0} % from the first to the second half of the trial (per-second figures in the record): the machine's speed changed while it ran",
+                d * 100.0
+            ));
+        }
+        self.intervals = intervals;
     }
 
     /// Adds the CPU accounting, and a warning for each disturbed core.

@@ -13,6 +13,7 @@ use setup::{driver_stats, link_counters, Endpoint, LinkCounters, Side, TopologyI
 use crate::cpu::{CpuAccounting, ThreadUsage, WorkerCpu};
 use crate::engine::{self, GenOutcome, GenPlan, Pace, ReflectOutcome, SinkOutcome};
 use crate::frame::{self, FrameSpec};
+use crate::progress::{sample_until, Interval, Progress};
 use crate::report::{
     histogram_v2_base64, Accounting, Latencies, LatencySummary, Measured, RunOutcome,
 };
@@ -479,10 +480,20 @@ pub fn run_until(
     spec: &RunSpec,
     interrupt: &AtomicBool,
 ) -> Result<RunOutcome, BenchError> {
+    run_observed(topo, spec, interrupt, &mut |_| {})
+}
+
+/// Like [`run_until`], handing each second's figures to `on_interval` as they are taken.
+pub fn run_observed(
+    topo: &TopologyInfo,
+    spec: &RunSpec,
+    interrupt: &AtomicBool,
+    on_interval: &mut dyn FnMut(&Interval),
+) -> Result<RunOutcome, BenchError> {
     let (a, b) = (topo.endpoint(Side::A), topo.endpoint(Side::B));
     spec.validate(a.mtu)?;
     if spec.mode.kernel_stack() {
-        return crate::baseline::run(topo, spec, interrupt);
+        return crate::baseline::run(topo, spec, interrupt, on_interval);
     }
     let mut template = vec![0u8; spec.size];
     let (src_ip, dst_ip) = if spec.ipv6 {
@@ -538,6 +549,7 @@ pub fn run_until(
         timestamps: spec.timestamps,
         drain_ns: 200_000_000,
     };
+    let progress = Progress::default();
     let (go, stop, abort) = (
         AtomicBool::new(false),
         AtomicBool::new(false),
@@ -549,6 +561,7 @@ pub fn run_until(
     let (gen, b_outcome, before, after) = std::thread::scope(|s| -> Result<_, BenchError> {
         let (ready_tx, ready_rx) = mpsc::channel::<(Side, Result<(), String>)>();
         let (progs, plan, go, stop, abort) = (&progs, &plan, &go, &stop, &abort);
+        let progress = &progress;
         let ready_a = ready_tx.clone();
         let worker_a = spawn_named(s, "vb-a", move || -> Result<GenOutcome, String> {
             let mut xsk = open_and_report(
@@ -565,6 +578,7 @@ pub fn run_until(
                 plan,
                 go,
                 &Either(abort, interrupt),
+                progress,
             ))
         });
         let worker_b = b_has_socket.then(|| {
@@ -585,7 +599,13 @@ pub fn run_until(
                     let batch = spec.xsk.batch as usize;
                     Ok(crate::cpu::measure(|| {
                         if spec.mode == Mode::Throughput {
-                            BOutcome::Sink(engine::sink(&mut xsk, batch, spec.timestamps, stop))
+                            BOutcome::Sink(engine::sink(
+                                &mut xsk,
+                                batch,
+                                spec.timestamps,
+                                stop,
+                                progress,
+                            ))
                         } else {
                             BOutcome::Reflect(engine::reflect(
                                 &mut xsk,
@@ -619,6 +639,13 @@ pub fn run_until(
             Err(_) => abort.store(true, Ordering::Release),
         }
         let stat_before = crate::cpu::proc_stat();
+        let intervals = sample_until(
+            || worker_a.is_finished(),
+            progress,
+            &spec.cores,
+            spec.mode.returns() || b_has_socket,
+            on_interval,
+        );
         let gen = worker_a.join();
         // B keeps receiving until A is done and its frames have drained.
         stop.store(true, Ordering::Release);
@@ -640,10 +667,10 @@ pub fn run_until(
             (Some(b), Some(a)) => crate::cpu::core_shares(&b, &a, &spec.cores),
             _ => Vec::new(),
         };
-        Ok((gen, (b_outcome, b_cpu, cores), before, after))
+        Ok((gen, (b_outcome, b_cpu, cores, intervals), before, after))
     })?;
     drop(progs);
-    let (b_outcome, b_cpu, cores) = b_outcome;
+    let (b_outcome, b_cpu, cores, intervals) = b_outcome;
     let a_cpu = gen
         .cpu
         .map(|u| WorkerCpu::new(spec.cores[0], u, gen.sent_total, true));
@@ -655,6 +682,7 @@ pub fn run_until(
     let b_cpu = b_cpu.map(|u| WorkerCpu::new(spec.cores[1], u, b_frames, true));
     let mut out = outcome(spec, gen, b_outcome, &before, &after);
     out.set_cpu(CpuAccounting::new(a_cpu, b_cpu, cores));
+    out.set_intervals(intervals, spec.warmup_ns as f64 / 1e9);
     Ok(out)
 }
 

@@ -168,6 +168,8 @@ mod tests {
             path: None,
             interrupted: false,
             cpu: None,
+            intervals: Vec::new(),
+            drift: None,
         }
     }
 

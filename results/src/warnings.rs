@@ -103,10 +103,31 @@ pub fn summary(record: &Record) -> Vec<String> {
             some_of(&overcounted)
         ));
     }
+    let drifted: Vec<String> = record
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.trials.iter().enumerate().filter_map(move |(i, t)| {
+                t.drift
+                    .filter(|d| d.abs() > bench::progress::MAX_DRIFT)
+                    .map(|d| format!("{} trial {} {:+.0} %", s.key, i + 1, d * 100.0))
+            })
+        })
+        .collect();
+    if !drifted.is_empty() {
+        lines.push(format!(
+            "the rate drifted within {} trial(s) ({}): the machine's speed changed while they ran; quiet the machine, or add --trials so the drift averages out",
+            drifted.len(),
+            some_of(&drifted)
+        ));
+    }
     // What trials said in their own words, once each (shared cores, timeouts, paths).
     let mut own: Vec<String> = Vec::new();
     for t in record.all_trials() {
         for w in &t.warnings {
+            if w.starts_with("the rate drifted") {
+                continue;
+            }
             let said_by_kind = is_disturbance(w)
                 || w.contains("not explained by any kernel counter")
                 || w.contains("more frames than were lost");

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use bench::report::RunOutcome;
-use bench::scenario::{run_until, RunSpec};
+use bench::scenario::{run_observed, RunSpec};
 use bench::suite::{compare, phases};
 use results::{record_path, save_baseline, Fingerprint, Record};
 use setup::{Topology, TopologyInfo};
@@ -158,11 +158,17 @@ fn measure(
                     String::new()
                 }
             );
-            if tty && crate::ui::progress_shown() {
+            let live = opts.interval || crate::ui::verbose();
+            if tty && crate::ui::progress_shown() && !live {
                 eprint!("{label} ...");
             }
             let started = std::time::Instant::now();
-            let mut outcome = run_until(info, spec, interrupt)
+            let mut show = |i: &bench::progress::Interval| {
+                if live {
+                    eprintln!("{label} {i}");
+                }
+            };
+            let mut outcome = run_observed(info, spec, interrupt, &mut show)
                 .with_context(|| format!("running {} at {} B", spec.mode.name(), spec.size))?;
             // A signal during the trial cut it short: kept, marked, and left out of estimates.
             if interrupt.load(Ordering::SeqCst) {
@@ -177,7 +183,7 @@ fn measure(
             // On a terminal the line is completed in place; in a log each phase gets one plain line.
             progress!(
                 "{}{label}: {summary} ({:.1} s)",
-                if tty { "\r" } else { "" },
+                if tty && !live { "\r" } else { "" },
                 started.elapsed().as_secs_f64()
             );
             tracing::debug!(
