@@ -77,7 +77,8 @@ pub enum Command {
     /// anything runs. Each point is stored as a record under <out>/sweep-<name>/ as soon as it is
     /// measured; --resume skips points already stored; Ctrl-C stops after tearing down and keeps
     /// what was measured. Ends with the best point per objective (highest lossless rate, lowest
-    /// RTT p99) and its margin over the default settings.
+    /// RTT p99), named a winner only if it beat the point at default settings conclusively
+    /// (`compare`'s statistics over the points' trials).
     Sweep(Box<SweepArgs>),
     /// Write one self-contained HTML report (SVG plots, no network) from result records:
     /// throughput by frame size, latency percentiles, per-knob effects of sweeps, an optional
@@ -912,6 +913,9 @@ pub struct SweepArgs {
     /// Continue a sweep: skip the points already stored under its name.
     #[arg(long)]
     pub resume: bool,
+    /// Noise band for judging the best point against the defaults (as for `compare`).
+    #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
+    pub noise: f64,
     /// Refuse plans with more points than this (the product of the axes' lengths).
     #[arg(long, value_name = "N", default_value_t = crate::sweep::MAX_POINTS)]
     pub max_points: usize,

@@ -118,7 +118,8 @@ impl Comparison {
     }
 }
 
-fn values(s: &ScenarioRecord, metric: &str) -> Vec<f64> {
+/// The values of `metric` in the complete trials of a scenario.
+pub fn values(s: &ScenarioRecord, metric: &str) -> Vec<f64> {
     s.complete_trials()
         .filter_map(|t| {
             metrics(t)
@@ -203,6 +204,40 @@ fn verdict(
     (Verdict::Inconclusive, Some(resolve))
 }
 
+/// One metric judged: the new trial values against the baseline's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judgement {
+    /// Change, percent (ratio of the geometric means, minus one).
+    pub change_pct: f64,
+    /// Its 95 % interval, percent.
+    pub ci95_pct: (f64, f64),
+    /// Welch's p-value; `None` with one trial on a side.
+    pub p_value: Option<f64>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What would make an inconclusive verdict conclusive.
+    pub resolve: Option<String>,
+}
+
+/// Judges `new` against `base` (trial values of one metric) with a noise band of ±`noise_pct`,
+/// by the statistics of this module.
+pub fn judge(base: &[f64], new: &[f64], noise_pct: f64, higher_is_better: bool) -> Judgement {
+    let (change_pct, ci95_pct, p_value) = change(base, new);
+    let (verdict, resolve) = verdict(
+        ci95_pct,
+        (base.len(), new.len()),
+        noise_pct,
+        higher_is_better,
+    );
+    Judgement {
+        change_pct,
+        ci95_pct,
+        p_value,
+        verdict,
+        resolve,
+    }
+}
+
 /// Whether `metric` of a scenario in `mode` gets a verdict. The one-way A→B time of a kernel-stack
 /// mode does not: it is the split of a round trip between two threads that sleep in `recv()`, and
 /// which direction gets the slow cross-core wake-up is a property of the run, not of the kernel's
@@ -239,10 +274,11 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
             if bv.is_empty() || nv.is_empty() {
                 continue;
             }
-            let (change_pct, ci95_pct, p_value) = change(&bv, &nv);
+            let j = judge(&bv, &nv, noise_pct, higher_is_better);
+            let (change_pct, ci95_pct, p_value) = (j.change_pct, j.ci95_pct, j.p_value);
             let trials = (bv.len(), nv.len());
             let (verdict, resolve) = if judged(b.spec.mode, metric) {
-                verdict(ci95_pct, trials, noise_pct, higher_is_better)
+                (j.verdict, j.resolve)
             } else {
                 (Verdict::NotJudged, None)
             };

@@ -14,7 +14,9 @@ mod store;
 pub mod sweep;
 pub mod warnings;
 
-pub use compare::{compare, judged, Comparison, MetricChange, Verdict, CONFIDENCE};
+pub use compare::{
+    compare, judge, judged, values, Comparison, Judgement, MetricChange, Verdict, CONFIDENCE,
+};
 pub use export::{text_table, ExportError, Exporter, Format};
 pub use fingerprint::Fingerprint;
 pub use record::{

@@ -6,17 +6,17 @@ use bench::xsk::XskConfig;
 use serde::Serialize;
 use setup::{TopologyKind, TopologySpec};
 
-use crate::Record;
+use crate::{judge, Record, Verdict};
 
 /// Loss at or below which a rate counts as lossless, percent.
 pub const LOSSLESS_PCT: f64 = 0.1;
 
-/// The best point for one objective.
+/// The best point for one objective, judged against the point at default settings.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Best {
-    /// What was optimised, e.g. "highest lossless rate".
+    /// What was optimised, e.g. "highest lossless rate (throughput 64 B)".
     pub objective: String,
-    /// The best point's key.
+    /// The best point's key (by median).
     pub point: String,
     /// Its median, in `unit`.
     pub value: f64,
@@ -24,8 +24,21 @@ pub struct Best {
     pub unit: String,
     /// The default point at the same mode and size, and its median.
     pub default: Option<(String, f64)>,
-    /// How much better the best is than the default, percent (positive = better).
-    pub margin_pct: Option<f64>,
+    /// How much better the best is than the default, percent (positive = better), with its 95 %
+    /// interval, by `compare`'s statistics over both points' trials.
+    pub margin_pct: Option<(f64, (f64, f64))>,
+    /// The verdict of the best point against the default (improved, no change, inconclusive);
+    /// a winner is named only when it is improved.
+    pub verdict: Option<Verdict>,
+    /// What would make an inconclusive verdict conclusive.
+    pub resolve: Option<String>,
+}
+
+impl Best {
+    /// Whether the best point beat the defaults conclusively.
+    pub fn is_winner(&self) -> bool {
+        self.verdict == Some(Verdict::Improved)
+    }
 }
 
 /// The knobs a sweep varies, as (name, value) of one point.
@@ -59,76 +72,84 @@ pub fn is_default(spec: &RunSpec, topology: &TopologySpec) -> bool {
         && topology.gro.is_none()
 }
 
-/// (point, spec, topology, median of `metric`) of every stored point that has the metric.
-fn medians<'a>(
-    points: &'a [(String, Record)],
-    metric: &str,
-) -> Vec<(&'a str, &'a RunSpec, &'a TopologySpec, f64, f64)> {
+/// A stored point with the metric: its key, spec, topology, median, median loss, and its record.
+struct Candidate<'a> {
+    key: &'a str,
+    spec: &'a RunSpec,
+    topology: &'a TopologySpec,
+    median: f64,
+    loss: f64,
+    record: &'a Record,
+}
+
+/// Every stored point that has `metric`.
+fn candidates<'a>(points: &'a [(String, Record)], metric: &str) -> Vec<Candidate<'a>> {
     points
         .iter()
         .filter_map(|(key, r)| {
             let s = r.scenarios.first()?;
-            let v = s.estimates.get(metric)?.median;
-            let loss = s.estimates.get("loss_pct").map(|e| e.median).unwrap_or(0.0);
-            Some((key.as_str(), &s.spec, &r.fingerprint.topology.spec, v, loss))
+            Some(Candidate {
+                key,
+                spec: &s.spec,
+                topology: &r.fingerprint.topology.spec,
+                median: s.estimates.get(metric)?.median,
+                loss: s.estimates.get("loss_pct").map(|e| e.median).unwrap_or(0.0),
+                record: r,
+            })
         })
         .collect()
 }
 
 /// The best point per objective and per mode and frame size (rates of different sizes do not
 /// compare): highest lossless rate (open-loop modes, median loss <= [`LOSSLESS_PCT`]) and lowest
-/// RTT p99 (modes with round trips).
-pub fn best(points: &[(String, Record)]) -> Vec<Best> {
+/// RTT p99 (modes with round trips), each judged against the point at default settings (found
+/// among all points, lossy or not) with `compare`'s statistics and a noise band of `noise_pct`.
+pub fn best(points: &[(String, Record)], noise_pct: f64) -> Vec<Best> {
     let mut out = Vec::new();
     let objectives: [(&str, &str, &str, bool, f64); 2] = [
         ("highest lossless rate", "received_pps", "Mpps", true, 1e-6),
         ("lowest RTT p99", "rtt_p99_us", "µs", false, 1.0),
     ];
     for (objective, metric, unit, higher, scale) in objectives {
-        let all: Vec<_> = medians(points, metric)
-            .into_iter()
-            .filter(|(_, spec, _, _, loss)| {
-                !higher || (!spec.mode.closed_loop() && *loss <= LOSSLESS_PCT)
-            })
-            .collect();
+        let all = candidates(points, metric);
+        let group_of = |c: &Candidate| (c.spec.mode, c.spec.size, c.spec.ipv6);
         let mut groups: Vec<(bench::scenario::Mode, usize, bool)> = Vec::new();
-        for (_, s, _, _, _) in &all {
-            if !groups.contains(&(s.mode, s.size, s.ipv6)) {
-                groups.push((s.mode, s.size, s.ipv6));
+        for c in &all {
+            if (!higher || !c.spec.mode.closed_loop()) && !groups.contains(&group_of(c)) {
+                groups.push(group_of(c));
             }
         }
         for group in groups {
-            let candidates: Vec<_> = all
-                .iter()
-                .filter(|(_, s, _, _, _)| (s.mode, s.size, s.ipv6) == group)
-                .copied()
-                .collect();
-            let pick = candidates.iter().max_by(|a, b| {
-                let o = a.3.total_cmp(&b.3);
-                if higher {
-                    o
-                } else {
-                    o.reverse()
-                }
-            });
-            let Some(&(key, spec, _, value, _)) = pick else {
+            let in_group = || all.iter().filter(|c| group_of(c) == group);
+            let pick = in_group()
+                .filter(|c| !higher || c.loss <= LOSSLESS_PCT)
+                .max_by(|a, b| {
+                    let o = a.median.total_cmp(&b.median);
+                    if higher {
+                        o
+                    } else {
+                        o.reverse()
+                    }
+                });
+            let Some(best) = pick else {
                 continue;
             };
-            let default = candidates
-                .iter()
-                .find(|(_, s, t, _, _)| {
-                    s.mode == spec.mode
-                        && s.size == spec.size
-                        && s.ipv6 == spec.ipv6
-                        && is_default(s, t)
-                })
-                .map(|&(k, _, _, v, _)| (k.to_string(), v));
-            let margin_pct = default.as_ref().filter(|(_, d)| *d != 0.0).map(|(_, d)| {
-                let change = (value - d) / d.abs() * 100.0;
+            let default = in_group().find(|c| is_default(c.spec, c.topology));
+            let judged = default.filter(|d| d.key != best.key).map(|d| {
+                let values = |c: &Candidate| {
+                    c.record
+                        .scenarios
+                        .first()
+                        .map(|s| crate::compare::values(s, metric))
+                        .unwrap_or_default()
+                };
+                judge(&values(d), &values(best), noise_pct, higher)
+            });
+            let margin_pct = judged.as_ref().map(|j| {
                 if higher {
-                    change
+                    (j.change_pct, j.ci95_pct)
                 } else {
-                    -change
+                    (-j.change_pct, (-j.ci95_pct.1, -j.ci95_pct.0))
                 }
             });
             out.push(Best {
@@ -138,11 +159,13 @@ pub fn best(points: &[(String, Record)]) -> Vec<Best> {
                     group.1,
                     if group.2 { " IPv6" } else { "" }
                 ),
-                point: key.to_string(),
-                value: value * scale,
+                point: best.key.to_string(),
+                value: best.median * scale,
                 unit: unit.to_string(),
-                default: default.map(|(k, v)| (k, v * scale)),
+                default: default.map(|d| (d.key.to_string(), d.median * scale)),
                 margin_pct,
+                verdict: judged.as_ref().map(|j| j.verdict),
+                resolve: judged.and_then(|j| j.resolve),
             });
         }
     }

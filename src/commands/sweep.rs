@@ -117,7 +117,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     progress.finish();
     print_points(&stored);
     print_warnings(&stored);
-    print_best(&best(&stored));
+    print_best(&best(&stored, args.noise));
     if interrupt.load(Ordering::SeqCst) {
         eprintln!(
             "interrupted: {} of {} points stored; run the same command with --resume to continue",
@@ -299,23 +299,49 @@ fn print_warnings(stored: &[(String, Record)]) {
     }
 }
 
+/// `+12.3 % [+10.1, +14.5]`, or without the interval when a side had one trial.
+fn margin(m: f64, (lo, hi): (f64, f64)) -> String {
+    if lo == hi {
+        format!("{m:+.1} %")
+    } else {
+        format!("{m:+.1} % [{lo:+.1}, {hi:+.1}]")
+    }
+}
+
+/// Per objective: the winner with its margin over the defaults, named only when it beat them
+/// conclusively (`compare`'s verdict); otherwise what was found and why it is no winner.
 fn print_best(best: &[Best]) {
     for b in best {
-        let margin = match (&b.default, b.margin_pct) {
-            (Some((k, v)), Some(m)) if *k == b.point => {
-                format!(
-                    "the default setting itself ({v:.3} {}); margin {m:+.1} %",
-                    b.unit
-                )
-            }
-            (Some((k, v)), Some(m)) => {
-                format!("{m:+.1} % over the default {k} ({v:.3} {})", b.unit)
-            }
-            _ => "no point with the default settings at this mode and size to compare with".into(),
+        let line = match (&b.default, b.margin_pct, b.verdict) {
+            (Some((k, _)), _, _) if *k == b.point => format!(
+                "the default settings are best: {} at {:.3} {}",
+                b.point, b.value, b.unit
+            ),
+            (Some((k, v)), Some((m, ci)), Some(verdict)) if b.is_winner() => format!(
+                "{} at {:.3} {}, {} over the defaults {k} ({v:.3} {}): {verdict}",
+                b.point,
+                b.value,
+                b.unit,
+                margin(m, ci),
+                b.unit
+            ),
+            (Some((k, v)), Some((m, ci)), Some(verdict)) => format!(
+                "no setting beat the defaults conclusively: the best, {} at {:.3} {}, is {} against {k} ({v:.3} {}): {verdict}{}",
+                b.point,
+                b.value,
+                b.unit,
+                margin(m, ci),
+                b.unit,
+                b.resolve
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            _ => format!(
+                "no winner named: no point at the default settings to compare with (the best by median is {} at {:.3} {}); add the defaults to the axes",
+                b.point, b.value, b.unit
+            ),
         };
-        println!(
-            "best, {}: {} at {:.3} {}; {margin}",
-            b.objective, b.point, b.value, b.unit
-        );
+        println!("{}: {line}", b.objective);
     }
 }
