@@ -420,6 +420,17 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+fn parse_precision(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("'{s}' is not a percentage (e.g. 2%)"))?;
+    if !(v > 0.0 && v <= 100.0) {
+        return Err(format!("{v} % is outside (0, 100] %"));
+    }
+    Ok(v)
+}
+
 fn parse_cores(s: &str) -> Result<[usize; 2], String> {
     let parts: Vec<&str> = s.split(',').collect();
     let [a, b] = parts.as_slice() else {
@@ -524,6 +535,16 @@ pub struct RunArgs {
     /// stderr, as -v does; they are recorded either way.
     #[arg(long)]
     pub interval: bool,
+    /// Adaptive trials: after --trials (default 3), keep running rounds of trials until every
+    /// judged metric's 95 % interval is within ±PERCENT (or --max-time passes); the record says
+    /// whether the precision was reached and with how many trials. --baseline runs adaptively
+    /// too, until every verdict is conclusive.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_precision)]
+    pub precision: Option<f64>,
+    /// Time limit of an adaptive run (--precision, --baseline), seconds: no round starts that
+    /// would end after it.
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_seconds)]
+    pub max_time: f64,
     /// What to print when the run ends: table (default), json (the whole record as stored), csv,
     /// markdown, or bmf (Bencher Metric Format, for continuous benchmarking services).
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
@@ -631,6 +652,10 @@ pub struct RunOptions {
     pub fail_on: FailOn,
     /// Show per-second figures live.
     pub interval: bool,
+    /// Adaptive trials until every judged metric is within ± this percent.
+    pub precision: Option<f64>,
+    /// Time limit of an adaptive run.
+    pub max_time: std::time::Duration,
 }
 
 impl TryFrom<RunArgs> for RunOptions {
@@ -676,7 +701,9 @@ impl TryFrom<RunArgs> for RunOptions {
             (true, true) => SUITE_SIZES.to_vec(),
             (true, false) => vec![64],
         };
-        let trials = a.trials.unwrap_or(if suite { 3 } else { 1 }) as usize;
+        // Adaptive runs start from three trials: fewer have no spread to judge from.
+        let adaptive = a.precision.is_some() || baseline.is_some();
+        let trials = a.trials.unwrap_or(if suite || adaptive { 3 } else { 1 }) as usize;
         // The suite's default keeps the whole run well under two minutes with three trials.
         let duration = a.duration.unwrap_or(if suite { 1.0 } else { 5.0 });
         let run = RunSpec {
@@ -744,6 +771,8 @@ impl TryFrom<RunArgs> for RunOptions {
             noise: a.noise,
             fail_on: a.fail_on,
             interval: a.interval,
+            precision: a.precision,
+            max_time: std::time::Duration::from_secs_f64(a.max_time),
         })
     }
 }

@@ -238,6 +238,34 @@ pub fn judge(base: &[f64], new: &[f64], noise_pct: f64, higher_is_better: bool) 
     }
 }
 
+/// The least precise judged metric of a record: (scenario, metric, half-width of its 95 %
+/// interval in percent; `None`, the widest, with fewer than two complete trials). `None` for a
+/// record with nothing judged.
+pub fn least_precise(record: &Record) -> Option<(String, String, Option<f64>)> {
+    let mut widest: Option<(String, String, Option<f64>)> = None;
+    let wider = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (None, Some(_)) => true,
+        (Some(x), Some(y)) => x > y,
+        _ => false,
+    };
+    for s in &record.scenarios {
+        for (metric, _) in JUDGED {
+            if !judged(s.spec.mode, metric) {
+                continue;
+            }
+            let v = values(s, metric);
+            if v.is_empty() && s.complete_trials().next().is_some() {
+                continue; // The mode does not measure it.
+            }
+            let hw = crate::stats::relative_half_width_pct(&v);
+            if widest.as_ref().is_none_or(|w| wider(hw, w.2)) {
+                widest = Some((s.key.clone(), metric.to_string(), hw));
+            }
+        }
+    }
+    widest
+}
+
 /// Whether `metric` of a scenario in `mode` gets a verdict. The one-way A→B time of a kernel-stack
 /// mode does not: it is the split of a round trip between two threads that sleep in `recv()`, and
 /// which direction gets the slow cross-core wake-up is a property of the run, not of the kernel's

@@ -15,14 +15,16 @@ pub mod sweep;
 pub mod warnings;
 
 pub use compare::{
-    compare, judge, judged, values, Comparison, Judgement, MetricChange, Verdict, CONFIDENCE,
+    compare, judge, judged, least_precise, values, Comparison, Judgement, MetricChange, Verdict,
+    CONFIDENCE,
 };
 pub use export::{text_table, ExportError, Exporter, Format};
 pub use fingerprint::Fingerprint;
 pub use record::{
-    metrics, now_rfc3339, scenario_key, Record, ScenarioRecord, Tool, Warning, SCHEMA_VERSION,
+    metrics, now_rfc3339, scenario_key, Adaptive, Record, ScenarioRecord, Tool, Warning,
+    SCHEMA_VERSION,
 };
-pub use stats::{welch, welch_p, Estimate, WelchDiff};
+pub use stats::{relative_half_width_pct, welch, welch_p, Estimate, WelchDiff};
 pub use store::{
     baseline_path, load, parse, record_path, save, save_baseline, RecordError, MAX_RECORD_BYTES,
 };

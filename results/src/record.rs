@@ -197,9 +197,30 @@ pub struct Record {
     pub scenarios: Vec<ScenarioRecord>,
     /// Warnings, each with its fix.
     pub warnings: Vec<Warning>,
+    /// Adaptive trials (`--precision`, or `--baseline`): whether the run stopped because it
+    /// could decide, and after how many rounds; absent for a fixed number of trials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adaptive: Option<Adaptive>,
     /// The signal that cut the run short (`SIGINT` or `SIGTERM`); absent when it ran to its end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupted: Option<String>,
+}
+
+/// How an adaptive run ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Adaptive {
+    /// `--precision` asked for: every judged metric's 95 % interval within ± this percent.
+    pub precision_pct: Option<f64>,
+    /// Whether the goal was reached: the precision, or (with `--baseline`) every verdict
+    /// conclusive.
+    pub reached: bool,
+    /// Trials each scenario got (rounds run).
+    pub trials: usize,
+    /// Why it stopped, e.g. "precision reached", "every verdict conclusive", "--max-time".
+    pub stopped_because: String,
+    /// The least precise judged metric at the end: scenario, metric, half-width of its 95 %
+    /// interval in percent (absent with one trial).
+    pub least_precise: Option<(String, String, Option<f64>)>,
 }
 
 /// RFC 3339 UTC time of now.
@@ -236,6 +257,7 @@ impl Record {
             trials_per_scenario,
             scenarios: Vec::new(),
             warnings,
+            adaptive: None,
             interrupted: None,
         }
     }

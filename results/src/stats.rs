@@ -142,6 +142,21 @@ pub fn welch(a: &[f64], b: &[f64], confidence: f64) -> Option<WelchDiff> {
     })
 }
 
+/// Half-width of the 95 % t interval of the mean of `values` on a log scale, as a percentage of
+/// the (geometric) mean: how precisely the trials pin the metric down. `None` with fewer than two
+/// values or a value that is not positive.
+pub fn relative_half_width_pct(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 || values.iter().any(|v| *v <= 0.0 || !v.is_finite()) {
+        return None;
+    }
+    let logs: Vec<f64> = values.iter().map(|v| v.ln()).collect();
+    let n = logs.len() as f64;
+    let mean = logs.iter().sum::<f64>() / n;
+    let sd = (logs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let t = StudentsT::new(0.0, 1.0, n - 1.0).ok()?.inverse_cdf(0.975);
+    Some(((t * sd / n.sqrt()).exp() - 1.0) * 100.0)
+}
+
 /// Two-sided p-value of Welch's t-test that `a` and `b` have the same mean; `None` when a side has
 /// fewer than two values.
 pub fn welch_p(a: &[f64], b: &[f64]) -> Option<f64> {
@@ -186,6 +201,16 @@ mod tests {
         assert_eq!(welch_p(&[1.0], &[2.0, 3.0]), None);
         assert_eq!(welch_p(&[2.0, 2.0], &[2.0, 2.0]), Some(1.0));
         assert_eq!(welch_p(&[2.0, 2.0], &[3.0, 3.0]), Some(0.0));
+    }
+
+    #[test]
+    fn precision_narrows_with_agreement_and_trials() {
+        assert_eq!(relative_half_width_pct(&[1.0]), None);
+        assert_eq!(relative_half_width_pct(&[1.0, 0.0]), None);
+        assert_eq!(relative_half_width_pct(&[5.0, 5.0, 5.0]), Some(0.0));
+        let three = relative_half_width_pct(&[98.0, 100.0, 102.0]).unwrap();
+        let six = relative_half_width_pct(&[98.0, 100.0, 102.0, 98.0, 100.0, 102.0]).unwrap();
+        assert!(six < three && three < 6.0, "{three} {six}");
     }
 
     #[test]

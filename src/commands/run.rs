@@ -107,10 +107,12 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
 }
 
 /// Every phase (a size, or size x mode for the suite) `trials` times on one topology, with a
-/// progress line per measurement on stderr. Trials go round-robin (every phase once, then every
-/// phase again), so each scenario's trials spread over the whole run and their interval also covers
-/// the machine's slow drift, which is what differs between two runs. The record is saved after
-/// every trial, so an interrupted run keeps what it measured; an interrupt ends the series.
+/// progress line per measurement on stderr — or, adaptively (`--precision`, `--baseline`), at
+/// least `trials` times and then round after round until the record can decide. Trials go
+/// round-robin (every phase once, then every phase again), so each scenario's trials spread over
+/// the whole run and their interval also covers the machine's slow drift, which is what differs
+/// between two runs. The record is saved after every trial, so an interrupted run keeps what it
+/// measured; an interrupt ends the series.
 fn measure(
     info: &TopologyInfo,
     opts: &RunOptions,
@@ -141,70 +143,155 @@ fn measure(
         std::time::Duration::from_millis(250),
     ));
     let mut sink = crate::outdir::Sink::new(record_path(&opts.out, &record));
-    let tty = std::io::stderr().is_terminal();
-    let total = phases.len() * opts.trials;
+    let adaptive = opts.precision.is_some() || opts.baseline.is_some();
+    let rounds = if adaptive { MAX_ROUNDS } else { opts.trials };
     let mut outcomes = Vec::new();
     crate::preflight::round_trip(info, false, 64)?;
-    'trials: for trial in 1..=opts.trials {
+    let started = std::time::Instant::now();
+    'rounds: for round in 1..=rounds {
         for spec in &phases {
-            let label = format!(
-                "[{}/{total}] {} {} B{}",
-                outcomes.len() + 1,
-                spec.mode.name(),
-                spec.size,
-                if opts.trials > 1 {
-                    format!(" trial {trial}")
+            let label = if adaptive {
+                format!("[round {round}] {} {} B", spec.mode.name(), spec.size)
+            } else {
+                let total = phases.len() * opts.trials;
+                let trial = if opts.trials > 1 {
+                    format!(" trial {round}")
                 } else {
                     String::new()
-                }
-            );
-            let live = opts.interval || crate::ui::verbose();
-            if tty && crate::ui::progress_shown() && !live {
-                eprint!("{label} ...");
-            }
-            let started = std::time::Instant::now();
-            let mut show = |i: &bench::progress::Interval| {
-                if live {
-                    eprintln!("{label} {i}");
-                }
+                };
+                format!(
+                    "[{}/{total}] {} {} B{trial}",
+                    outcomes.len() + 1,
+                    spec.mode.name(),
+                    spec.size
+                )
             };
-            let mut outcome = run_observed(info, spec, interrupt, &mut show)
-                .with_context(|| format!("running {} at {} B", spec.mode.name(), spec.size))?;
-            // A signal during the trial cut it short: kept, marked, and left out of estimates.
-            if interrupt.load(Ordering::SeqCst) {
-                outcome.interrupted = true;
-                record.interrupted = crate::signals::received().map(String::from);
-            }
-            let summary = match (&outcome.rtt, outcome.interrupted) {
-                (_, true) => "interrupted, not counted".to_string(),
-                (Some(l), false) => format!("RTT p50 {} µs", us(l.p50_ns)),
-                (None, false) => format!("{:.3} Mpps", outcome.received_pps / 1e6),
-            };
-            // On a terminal the line is completed in place; in a log each phase gets one plain line.
-            progress!(
-                "{}{label}: {summary} ({:.1} s)",
-                if tty && !live { "\r" } else { "" },
-                started.elapsed().as_secs_f64()
-            );
-            tracing::debug!(
-                scenario = %results::scenario_key(spec),
-                trial,
-                sent = outcome.sent,
-                received = outcome.received,
-                unexplained = outcome.accounting.unexplained,
-                interrupted = outcome.interrupted,
-                "trial done"
-            );
+            let outcome = one_trial(info, spec, opts, interrupt, &label, &mut record)?;
             record.add_trial(spec, outcome.clone());
             sink.save(&record)?;
             tracing::debug!(path = %sink.path().display(), "record saved");
             outcomes.push(outcome);
             if interrupt.load(Ordering::SeqCst) {
-                break 'trials;
+                break 'rounds;
+            }
+        }
+        if adaptive && round >= opts.trials {
+            let elapsed = started.elapsed();
+            let next_round = elapsed / round as u32;
+            if let Some(ended) = adaptive_end(&record, opts, round, elapsed + next_round) {
+                progress!(
+                    "adaptive trials: {} after {round} trial(s) per scenario{}",
+                    ended.stopped_because,
+                    ended
+                        .least_precise
+                        .as_ref()
+                        .map(|(s, m, hw)| match hw {
+                            Some(hw) => format!("; least precise: {s} {m} ±{hw:.1} %"),
+                            None => format!("; least precise: {s} {m}"),
+                        })
+                        .unwrap_or_default()
+                );
+                record.adaptive = Some(ended);
+                record.trials_per_scenario = round;
+                sink.save(&record)?;
+                break;
             }
         }
     }
     Ok((outcomes, record, sink.path().to_path_buf()))
+}
+
+/// Rounds an adaptive run makes at most (as `--trials` allows).
+const MAX_ROUNDS: usize = 100;
+
+/// Whether an adaptive run ends after `round`: its goal reached (every judged metric within
+/// `--precision`; with `--baseline`, every verdict conclusive), or the next round would pass
+/// `--max-time` (`by_next_round` is the elapsed time plus one more round), or the last round.
+fn adaptive_end(
+    record: &Record,
+    opts: &RunOptions,
+    round: usize,
+    by_next_round: std::time::Duration,
+) -> Option<results::Adaptive> {
+    let least_precise = results::least_precise(record);
+    let precise = match (opts.precision, &least_precise) {
+        (None, _) | (Some(_), None) => true,
+        (Some(p), Some((_, _, hw))) => hw.is_some_and(|hw| hw <= p),
+    };
+    let conclusive = opts.baseline.as_ref().is_none_or(|(_, baseline)| {
+        let c = results::compare(baseline, record, opts.noise);
+        !c.changes.is_empty() && c.count(results::Verdict::Inconclusive) == 0
+    });
+    let stopped_because = if precise && conclusive {
+        match (opts.precision, &opts.baseline) {
+            (Some(_), Some(_)) => "precision reached and every verdict conclusive",
+            (Some(_), None) => "precision reached",
+            _ => "every verdict conclusive",
+        }
+    } else if by_next_round > opts.max_time {
+        "not reached within --max-time"
+    } else if round >= MAX_ROUNDS {
+        "not reached within 100 trials"
+    } else {
+        return None;
+    };
+    Some(results::Adaptive {
+        precision_pct: opts.precision,
+        reached: precise && conclusive,
+        trials: round,
+        stopped_because: stopped_because.into(),
+        least_precise,
+    })
+}
+
+/// One trial of one phase, with its progress line (and per-second lines with --interval or -v);
+/// a signal during it marks the trial, and the record, interrupted.
+fn one_trial(
+    info: &TopologyInfo,
+    spec: &RunSpec,
+    opts: &RunOptions,
+    interrupt: &AtomicBool,
+    label: &str,
+    record: &mut Record,
+) -> anyhow::Result<RunOutcome> {
+    let tty = std::io::stderr().is_terminal();
+    let live = opts.interval || crate::ui::verbose();
+    if tty && crate::ui::progress_shown() && !live {
+        eprint!("{label} ...");
+    }
+    let started = std::time::Instant::now();
+    let mut show = |i: &bench::progress::Interval| {
+        if live {
+            eprintln!("{label} {i}");
+        }
+    };
+    let mut outcome = run_observed(info, spec, interrupt, &mut show)
+        .with_context(|| format!("running {} at {} B", spec.mode.name(), spec.size))?;
+    // A signal during the trial cut it short: kept, marked, and left out of estimates.
+    if interrupt.load(Ordering::SeqCst) {
+        outcome.interrupted = true;
+        record.interrupted = crate::signals::received().map(String::from);
+    }
+    let summary = match (&outcome.rtt, outcome.interrupted) {
+        (_, true) => "interrupted, not counted".to_string(),
+        (Some(l), false) => format!("RTT p50 {} µs", us(l.p50_ns)),
+        (None, false) => format!("{:.3} Mpps", outcome.received_pps / 1e6),
+    };
+    // On a terminal the line is completed in place; in a log each phase gets one plain line.
+    progress!(
+        "{}{label}: {summary} ({:.1} s)",
+        if tty && !live { "\r" } else { "" },
+        started.elapsed().as_secs_f64()
+    );
+    tracing::debug!(
+        scenario = %results::scenario_key(spec),
+        sent = outcome.sent,
+        received = outcome.received,
+        unexplained = outcome.accounting.unexplained,
+        interrupted = outcome.interrupted,
+        "trial done"
+    );
+    Ok(outcome)
 }
 
 fn us(ns: u64) -> String {
