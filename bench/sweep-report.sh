@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sweep-and-report check: a sweep of 2 sizes x 2 XDP modes x 2 batch sizes (8 points, with its
+# The sweep-and-report check: a sweep of 2 sizes x 2 XDP modes x 2 batch sizes (8 points of 3 trials, with its
 # progress bar on a terminal), the suite for the AF_XDP vs kernel-stack plots, one HTML report of
 # both (with batch 16 compared against the default 64), and a PNG of it rendered by headless
 # Chromium to look at.
@@ -9,7 +9,7 @@ out=${1:-/tmp/vethbench-sweep-report}
 rm -rf "$out"
 mkdir -p "$out"
 header "out: $out"
-"$bin" sweep --name demo --size 64,1500 --xdp-mode drv,skb --batch 16,64 --duration 1 --warmup 0.5 --out "$out"
+"$bin" sweep --name demo --size 64,1500 --xdp-mode drv,skb --batch 16,64 --duration 1 --warmup 0.5 --trials 3 --out "$out"
 "$bin" run --duration 0.5 --trials 2 --out "$out/suite" >/dev/null
 suite=$(ls "$out"/suite/*.json | head -1)
 # The comparison view: batch 64 (the default) against batch 16, 64-byte frames, native XDP.

@@ -87,6 +87,10 @@ pub enum Command {
     /// RESULTS are record files or directories (searched recursively for records). Exit status
     /// 2 if a named file is missing or not a record.
     Report(ReportArgs),
+    /// Measure this machine's run-to-run variation from records of identical runs: per metric, the
+    /// band within which two runs differ by that variation alone (95 %), to use as noise bands
+    /// (`--noise-from`).
+    Noise(NoiseArgs),
     /// Print stored result records in another format: table, json, csv, markdown or bmf.
     ///
     /// Exit status 2 if a file is missing, malformed, or of another record format version.
@@ -561,6 +565,10 @@ pub struct RunArgs {
     /// Noise band for --baseline (as for `compare`).
     #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
     pub noise: f64,
+    /// Per-metric noise bands measured on this machine by `vethbench noise --save FILE` (each
+    /// metric's band is the wider of this and --noise).
+    #[arg(long, value_name = "FILE", requires = "baseline")]
+    pub noise_from: Option<std::path::PathBuf>,
     /// What fails with --baseline (as for `compare`): inconclusive (exit 1 on a regression, 3 on
     /// an inconclusive metric), regression, or never.
     #[arg(
@@ -646,8 +654,8 @@ pub struct RunOptions {
     pub save_baseline: Option<String>,
     /// Compare with this named baseline: its name and the record read before the run.
     pub baseline: Option<(String, results::Record)>,
-    /// Noise band for the comparison, percent.
-    pub noise: f64,
+    /// Noise band for the comparison, per metric.
+    pub noise: results::noise::NoiseBand,
     /// What makes the comparison with the baseline fail.
     pub fail_on: FailOn,
     /// Show per-second figures live.
@@ -768,7 +776,7 @@ impl TryFrom<RunArgs> for RunOptions {
             format: a.format.unwrap_or(Format::Table),
             save_baseline: a.save_baseline,
             baseline,
-            noise: a.noise,
+            noise: noise_band(a.noise, a.noise_from.as_deref())?,
             fail_on: a.fail_on,
             interval: a.interval,
             precision: a.precision,
@@ -826,6 +834,34 @@ fn parse_noise(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// The noise band of `--noise`, widened per metric by a profile from `--noise-from` (read now:
+/// a missing or broken one is bad input).
+pub fn noise_band(
+    pct: f64,
+    from: Option<&std::path::Path>,
+) -> Result<results::noise::NoiseBand, SetupError> {
+    let mut band = results::noise::NoiseBand::flat(pct);
+    if let Some(path) = from {
+        let profile = results::noise::load_profile(path).map_err(|e| SetupError::InvalidInput {
+            flag: "--noise-from",
+            value: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        band.per_metric_pct = profile.bands_pct;
+    }
+    Ok(band)
+}
+
+#[derive(Debug, Args)]
+pub struct NoiseArgs {
+    /// Records of identical runs (three or more), e.g. `run --mode throughput --trials 5` repeated.
+    #[arg(required = true, value_name = "RECORD", num_args = 3..)]
+    pub records: Vec<std::path::PathBuf>,
+    /// Also store the profile as FILE, for `compare --noise-from FILE` and `run --noise-from FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<std::path::PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The baseline record (a file written by `vethbench run`).
@@ -835,6 +871,10 @@ pub struct CompareArgs {
     /// Noise band: changes whose interval does not lie entirely beyond it count as no change.
     #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
     pub noise: f64,
+    /// Per-metric noise bands measured on this machine by `vethbench noise --save FILE` (each
+    /// metric's band is the wider of this and --noise).
+    #[arg(long, value_name = "FILE")]
+    pub noise_from: Option<std::path::PathBuf>,
     /// What fails: inconclusive (exit 1 on a regression, 3 on an inconclusive metric), regression
     /// (exit 1 on a regression only), or never.
     #[arg(long, value_enum, default_value = "inconclusive")]

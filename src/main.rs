@@ -51,6 +51,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Sweep(args) => commands::sweep::run(&args),
         cli::Command::Report(args) => commands::report::run(&args),
         cli::Command::Export(args) => commands::export::run(&args),
+        cli::Command::Noise(args) => commands::noise::run(&args),
         cli::Command::Check(args) => commands::check::run(&args.try_into()?),
         cli::Command::Down(args) => commands::down::run(&args.try_into()?),
         cli::Command::Cleanup(args) => commands::cleanup::run(&args),

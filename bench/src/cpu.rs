@@ -87,7 +87,7 @@ pub struct ThreadUsage {
 }
 
 /// One worker's cost over its loop.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WorkerCpu {
     /// The core it was pinned to.
     pub core: usize,
@@ -178,7 +178,7 @@ impl CoreTimes {
 }
 
 /// How a core spent an interval, as shares (0..=1).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoreShares {
     /// The core.
     pub core: usize,
@@ -224,7 +224,7 @@ impl CoreShares {
 }
 
 /// A trial in which a worker did not have its core to itself.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Disturbance {
     /// The core.
     pub core: usize,
@@ -247,7 +247,7 @@ impl std::fmt::Display for Disturbance {
 }
 
 /// CPU accounting of one trial.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CpuAccounting {
     /// Side A's worker (the sender); absent if its counters could not be read.
     pub a: Option<WorkerCpu>,

@@ -37,7 +37,7 @@ impl Progress {
 }
 
 /// One second of a trial.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Interval {
     /// End of the interval, seconds since the start of sending (warm-up included).
     pub at_s: f64,

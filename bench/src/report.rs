@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// Percentiles of one latency histogram, in nanoseconds.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LatencySummary {
     /// Samples recorded.
     pub samples: u64,
@@ -70,7 +70,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 }
 
 /// Frames lost at one counted place.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Attribution {
     /// Where (the counter that saw them).
     pub place: String,
@@ -79,7 +79,7 @@ pub struct Attribution {
 }
 
 /// "sent N = received R + attributed D + unexplained U".
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Accounting {
     /// Frames the sender's kernel took (warm-up included).
     pub sent: u64,
@@ -118,7 +118,7 @@ impl Accounting {
 }
 
 /// Everything one run measured.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunOutcome {
     /// The mode.
     pub mode: crate::scenario::Mode,

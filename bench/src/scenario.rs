@@ -28,7 +28,7 @@ pub const PORT_B_TO_A: u16 = 9001;
 const XDP_HEADROOM: usize = 256;
 
 /// What a run measures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// A transmits (AF_XDP), B receives (AF_XDP) and drops: offered vs received rate, loss.
@@ -120,7 +120,7 @@ impl Mode {
 }
 
 /// Everything a run needs, validated before anything is created.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunSpec {
     /// The mode (`--mode`).
     pub mode: Mode,

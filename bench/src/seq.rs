@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 const WINDOW: u64 = 1 << 16;
 
 /// Counts over one flow.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct SeqCounts {
     /// Distinct frames received.
     pub received: u64,

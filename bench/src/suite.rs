@@ -44,7 +44,7 @@ pub fn phases(template: &RunSpec, sizes: &[usize]) -> Vec<RunSpec> {
 
 /// AF_XDP against the kernel stack at one size. Ratios say how many times better AF_XDP is
 /// (rate: AF_XDP / stack; latency: stack / AF_XDP).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Comparison {
     /// Frame size.
     pub size: usize,

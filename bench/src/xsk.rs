@@ -14,7 +14,7 @@ use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 use crate::workers::setsockopt_int;
 
 /// Socket and ring settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct XskConfig {
     /// UMEM frames (`--frames`).
     pub frames: u32,
@@ -104,7 +104,9 @@ impl XskConfig {
 }
 
 /// Per-socket counters from XDP_STATISTICS.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct XskStats {
     /// Frames dropped for lack of a fill-ring buffer or being too large (`rx_dropped`).
     pub rx_dropped: u64,

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::skel::sink::types::vb_counters;
 
 /// What an XDP program counted (all CPUs together).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Counters {
     /// Frames the program saw.
     pub rx_packets: u64,

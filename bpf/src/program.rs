@@ -13,7 +13,7 @@ use crate::skel::{reflect, sink, xsk_redirect};
 use crate::Counters;
 
 /// Which XDP program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Program {
     /// Our frames into the AF_XDP socket of their queue.
@@ -38,7 +38,9 @@ impl fmt::Display for Program {
 }
 
 /// Where in the driver the program runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum XdpMode {
     /// Generic XDP, after the skb is built (works everywhere, slower).

@@ -23,7 +23,7 @@ pub const CONFIDENCE: f64 = 0.95;
 
 /// Metrics compared, and whether higher is better. (Loss is reported in the records but not
 /// judged here: a ratio of near-zero percentages means nothing.)
-const JUDGED: [(&str, bool); 5] = [
+pub(crate) const JUDGED: [(&str, bool); 5] = [
     ("received_pps", true),
     ("rtt_p50_us", false),
     ("rtt_p99_us", false),
@@ -32,7 +32,7 @@ const JUDGED: [(&str, bool); 5] = [
 ];
 
 /// The verdict on one metric.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     /// Better: the whole interval lies beyond the noise band.
@@ -60,7 +60,7 @@ impl std::fmt::Display for Verdict {
 }
 
 /// One metric of one scenario, baseline against new.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MetricChange {
     /// Scenario key.
     pub scenario: String,
@@ -88,7 +88,7 @@ pub struct MetricChange {
 }
 
 /// The comparison of two records.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Comparison {
     /// Every judged metric of every scenario in both records.
     pub changes: Vec<MetricChange>,
@@ -250,7 +250,7 @@ pub fn least_precise(record: &Record) -> Option<(String, String, Option<f64>)> {
     };
     for s in &record.scenarios {
         for (metric, _) in JUDGED {
-            if !judged(s.spec.mode, metric) {
+            if !judged(&s.spec, metric) {
                 continue;
             }
             let v = values(s, metric);
@@ -272,12 +272,27 @@ pub fn least_precise(record: &Record) -> Option<(String, String, Option<f64>)> {
 /// path. Seen here, two identical suite runs: udp-pingpong 1500 B A→B/B→A p50 42/35 µs in every
 /// trial of one run, 35/42 µs in every trial of the other, RTT p50 76.9 against 76.6 µs. The
 /// round trip, which is judged, is the figure to compare; AF_XDP modes poll and keep theirs.
-pub fn judged(mode: bench::scenario::Mode, metric: &str) -> bool {
-    !(metric == "a2b_p50_us" && mode.kernel_stack())
+///
+/// Nor does the one-way time of an open-loop mode sending as fast as it can (no `--rate`): it is
+/// the wait in a full receive ring (ring size / rate, milliseconds), which follows every small
+/// change of the rate. Seen here: two identical `throughput --trials 5` runs judged it regressed.
+pub fn judged(spec: &bench::scenario::RunSpec, metric: &str) -> bool {
+    let one_way = metric == "a2b_p50_us";
+    let standing_queue = !spec.mode.closed_loop() && spec.rate.is_none();
+    !(one_way && (spec.mode.kernel_stack() || standing_queue))
 }
 
-/// Compares `new` against `baseline` with a noise band of `noise_pct` percent.
+/// Compares `new` against `baseline` with a noise band of `noise_pct` percent for every metric.
 pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
+    compare_with(baseline, new, &crate::noise::NoiseBand::flat(noise_pct))
+}
+
+/// Compares `new` against `baseline` with a noise band per metric.
+pub fn compare_with(
+    baseline: &Record,
+    new: &Record,
+    noise: &crate::noise::NoiseBand,
+) -> Comparison {
     let mut changes = Vec::new();
     let mut setting_differences = Vec::new();
     let mut without_complete_trials = Vec::new();
@@ -302,10 +317,10 @@ pub fn compare(baseline: &Record, new: &Record, noise_pct: f64) -> Comparison {
             if bv.is_empty() || nv.is_empty() {
                 continue;
             }
-            let j = judge(&bv, &nv, noise_pct, higher_is_better);
+            let j = judge(&bv, &nv, noise.of(metric), higher_is_better);
             let (change_pct, ci95_pct, p_value) = (j.change_pct, j.ci95_pct, j.p_value);
             let trials = (bv.len(), nv.len());
-            let (verdict, resolve) = if judged(b.spec.mode, metric) {
+            let (verdict, resolve) = if judged(&b.spec, metric) {
                 (j.verdict, j.resolve)
             } else {
                 (Verdict::NotJudged, None)

@@ -19,7 +19,7 @@ const HOST_SYSCTLS: [&str; 7] = [
 ];
 
 /// Where and with what a run was measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Fingerprint {
     /// `uname -r`.
     pub kernel_release: String,

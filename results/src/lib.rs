@@ -7,6 +7,7 @@ mod compare;
 mod export;
 mod fingerprint;
 pub mod load;
+pub mod noise;
 mod record;
 pub mod report;
 mod stats;
@@ -15,8 +16,8 @@ pub mod sweep;
 pub mod warnings;
 
 pub use compare::{
-    compare, judge, judged, least_precise, values, Comparison, Judgement, MetricChange, Verdict,
-    CONFIDENCE,
+    compare, compare_with, judge, judged, least_precise, values, Comparison, Judgement,
+    MetricChange, Verdict, CONFIDENCE,
 };
 pub use export::{text_table, ExportError, Exporter, Format};
 pub use fingerprint::Fingerprint;

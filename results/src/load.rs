@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub const BUSY_WARN: f64 = 0.10;
 
 /// One core's load over a sampling window.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CoreLoad {
     /// The core.
     pub core: usize,

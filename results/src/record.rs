@@ -14,7 +14,7 @@ use crate::{Estimate, Fingerprint};
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The tool that wrote a record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     /// vethbench version.
     pub version: String,
@@ -23,7 +23,7 @@ pub struct Tool {
 }
 
 /// Something the reader must know to trust the figures; its Display says how to fix the cause.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Warning {
     /// Trials disagree more than 5 % (coefficient of variation).
@@ -101,7 +101,7 @@ impl fmt::Display for Warning {
 }
 
 /// One scenario (mode, size, settings) over its trials.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioRecord {
     /// Stable key used to match scenarios across records, e.g. `throughput/64B/ipv4/drv`.
     pub key: String,
@@ -177,7 +177,7 @@ impl ScenarioRecord {
 }
 
 /// Everything one `vethbench run` measured.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Record {
     /// Format version; see [`SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -207,7 +207,7 @@ pub struct Record {
 }
 
 /// How an adaptive run ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Adaptive {
     /// `--precision` asked for: every judged metric's 95 % interval within ± this percent.
     pub precision_pct: Option<f64>,

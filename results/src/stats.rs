@@ -9,7 +9,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 const RESAMPLES: usize = 2000;
 
 /// One metric over the trials of a scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Estimate {
     /// Trials that measured the metric.
     pub n: usize,

@@ -283,8 +283,18 @@ fn kernel_stack_one_way_times_are_shown_but_not_judged() {
     assert_eq!(verdict(&c, "rtt_p50_us"), Verdict::NoChange);
     assert!(!c.regressed());
     // AF_XDP one-way times are judged.
-    assert!(results::judged(Mode::Latency, "a2b_p50_us"));
-    assert!(!results::judged(Mode::UdpFlood, "a2b_p50_us"));
+    assert!(results::judged(&spec(Mode::Latency, [0, 1]), "a2b_p50_us"));
+    assert!(!results::judged(
+        &spec(Mode::UdpFlood, [0, 1]),
+        "a2b_p50_us"
+    ));
+    // The one-way time of an unpaced throughput run is the wait in a full ring: not judged; paced
+    // below capacity it is the path's, and judged.
+    let mut throughput = spec(Mode::Throughput, [0, 1]);
+    assert!(!results::judged(&throughput, "a2b_p50_us"));
+    throughput.rate = Some(20_000);
+    assert!(results::judged(&throughput, "a2b_p50_us"));
+    assert!(results::judged(&throughput, "received_pps"));
 }
 
 #[test]
@@ -339,4 +349,33 @@ fn kernel_stack_keys_and_settings_carry_no_xdp() {
         c.setting_differences
     );
     assert_eq!(c.changes[0].scenario, "icmp/64B/ipv4");
+}
+
+#[test]
+fn a_noise_profile_measures_run_to_run_variation_and_widens_bands() {
+    // Runs whose rates move 10 % from run to run, each steady within itself.
+    let runs: Vec<Record> = [100.0, 110.0, 90.0, 105.0]
+        .iter()
+        .map(|&r| with_trials(Mode::Throughput, &[r, r * 1.001, r * 0.999], None))
+        .collect();
+    let p = results::noise::profile(&runs).expect("four records");
+    let band = p.bands_pct["received_pps"];
+    assert!(band > 15.0 && band < 40.0, "{band}");
+    assert!(
+        results::noise::profile(&runs[..2]).is_none(),
+        "needs three records"
+    );
+    // Two of those runs, 10 % apart: regressed with the flat 2 % band, not with the measured one.
+    let flat = results::compare(&runs[1], &runs[2], 2.0);
+    assert_eq!(verdict(&flat, "received_pps"), Verdict::Regressed);
+    let mut noise = results::noise::NoiseBand::flat(2.0);
+    noise.per_metric_pct = p.bands_pct.clone();
+    assert_eq!(noise.of("received_pps"), band);
+    assert_eq!(
+        noise.of("rtt_p99_us"),
+        2.0,
+        "unmeasured metrics keep --noise"
+    );
+    let measured = results::compare_with(&runs[1], &runs[2], &noise);
+    assert_ne!(verdict(&measured, "received_pps"), Verdict::Regressed);
 }

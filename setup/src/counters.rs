@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::{netlink, netns, Endpoint, SetupError};
 
 /// The counters of one interface that matter for accounting packets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct LinkCounters {
     /// Packets received.
     pub rx_packets: u64,

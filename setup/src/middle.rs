@@ -11,7 +11,7 @@ use crate::plan::{IPV6_MIN_MTU, MIDDLE_MAC, ROUTED_ADDRESSING, ROUTER_IPV4, ROUT
 use crate::{netlink, netns, sysctl, SetupError, Side, TopologyKind, TopologySpec};
 
 /// The middle namespace as built.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Middle {
     /// Bridge or routed.
     pub kind: TopologyKind,

@@ -14,7 +14,7 @@ pub const MAX_MTU: u32 = 65535;
 
 /// Per-namespace sysctls set on both sides (the knobs of the classic veth experiments).
 /// The default is the kernel's own for a fresh namespace: everything off.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SysctlSpec {
     /// `net.ipv4.conf.{all,<veth>}.rp_filter`: 0 off, 1 strict, 2 loose (`--rp-filter`).
     pub rp_filter: u8,
@@ -27,7 +27,9 @@ pub struct SysctlSpec {
 }
 
 /// How the two measured ends are connected (`--topology`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum TopologyKind {
     /// Namespace A ↔ veth ↔ namespace B.
@@ -75,7 +77,7 @@ impl std::fmt::Display for TopologyKind {
 }
 
 /// A topology: how A and B connect, and the settings of their veth ends.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TopologySpec {
     /// The run id every name carries (`--id`).
     pub id: RunId,

@@ -13,7 +13,7 @@ use crate::{RunId, SetupError, TopologyInfo};
 pub const STATE_DIR: &str = "/run/vethbench";
 
 /// Who created a topology, and what it holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRecord {
     /// The run id.
     pub id: RunId,

@@ -20,7 +20,7 @@ use crate::{
 };
 
 /// A MAC address, written `02:76:62:00:00:0a`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(into = "String", try_from = "String")]
 pub struct Mac(pub [u8; 6]);
 
@@ -51,7 +51,7 @@ impl TryFrom<String> for Mac {
 }
 
 /// One end of the pair as the kernel reports it after setup.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Endpoint {
     /// Which end.
     pub side: Side,
@@ -99,7 +99,7 @@ pub struct Endpoint {
 }
 
 /// What was built, read back from the kernel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TopologyInfo {
     /// The spec it was built from.
     pub spec: TopologySpec,

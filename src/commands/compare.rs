@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use results::{compare, load, text_table, Comparison, Record, Verdict};
+use results::{load, text_table, Comparison, Record, Verdict};
 
 use crate::cli::{CompareArgs, FailOn};
 
@@ -14,7 +14,8 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         baseline: (&args.baseline.display().to_string(), &baseline),
         new: (&args.new.display().to_string(), &new),
     };
-    report(&sides, args.noise, args.json, args.fail_on)
+    let noise = crate::cli::noise_band(args.noise, args.noise_from.as_deref())?;
+    report(&sides, &noise, args.json, args.fail_on)
 }
 
 /// The two records compared, each with the label it is shown under.
@@ -29,11 +30,11 @@ pub struct Sides<'a> {
 /// 1 a regression, 3 something inconclusive (as `fail_on` chooses), 2 nothing in common.
 pub fn report(
     sides: &Sides<'_>,
-    noise: f64,
+    noise: &results::noise::NoiseBand,
     json: bool,
     fail_on: FailOn,
 ) -> anyhow::Result<ExitCode> {
-    let c = compare(sides.baseline.1, sides.new.1, noise);
+    let c = results::compare_with(sides.baseline.1, sides.new.1, noise);
     if json {
         println!(
             "{}",
@@ -41,12 +42,26 @@ pub fn report(
         );
     } else {
         println!(
-            "baseline {} ({}), new {} ({}); per metric the change of the new trials against the baseline's with its {:.0} % interval: improved or regressed if the whole interval lies beyond ±{noise} %, no change if it lies inside, inconclusive otherwise",
+            "baseline {} ({}), new {} ({}); per metric the change of the new trials against the baseline's with its {:.0} % interval: improved or regressed if the whole interval lies beyond ±{} %{}, no change if it lies inside, inconclusive otherwise",
             sides.baseline.0,
             sides.baseline.1.started,
             sides.new.0,
             sides.new.1.started,
-            results::CONFIDENCE * 100.0
+            results::CONFIDENCE * 100.0,
+            noise.default_pct,
+            if noise.per_metric_pct.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (measured on this machine: {})",
+                    noise
+                        .per_metric_pct
+                        .iter()
+                        .map(|(m, b)| format!("{m} ±{:.1} %", b.max(noise.default_pct)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
         );
         print!("{}", render(&c));
         print!("{}", judged_warnings(sides));

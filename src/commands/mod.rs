@@ -7,6 +7,7 @@ pub mod docs;
 pub mod doctor;
 pub mod down;
 pub mod export;
+pub mod noise;
 pub mod report;
 pub mod run;
 pub mod sweep;

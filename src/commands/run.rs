@@ -101,7 +101,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
             baseline: (&format!("baseline '{name}'"), baseline),
             new: ("this run", &record),
         };
-        return report(&sides, opts.noise, false, opts.fail_on);
+        return report(&sides, &opts.noise, false, opts.fail_on);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -219,7 +219,7 @@ fn adaptive_end(
         (Some(p), Some((_, _, hw))) => hw.is_some_and(|hw| hw <= p),
     };
     let conclusive = opts.baseline.as_ref().is_none_or(|(_, baseline)| {
-        let c = results::compare(baseline, record, opts.noise);
+        let c = results::compare_with(baseline, record, &opts.noise);
         !c.changes.is_empty() && c.count(results::Verdict::Inconclusive) == 0
     });
     let stopped_because = if precise && conclusive {
