@@ -117,16 +117,47 @@ fn summary(c: &Comparison) -> String {
         c.count(Verdict::NoChange),
         c.count(Verdict::Inconclusive)
     );
-    let mut reasons: Vec<&str> = c
+    // What would resolve them, by kind (the per-metric reasons are in the table and the JSON).
+    let inconclusive: Vec<&results::MetricChange> = c
         .changes
         .iter()
-        .filter_map(|m| m.resolve.as_deref())
+        .filter(|m| m.verdict == Verdict::Inconclusive)
         .collect();
-    reasons.sort_unstable();
-    reasons.dedup();
-    if !reasons.is_empty() {
+    let one_trial = inconclusive
+        .iter()
+        .filter(|m| m.trials.0 < 2 || m.trials.1 < 2)
+        .count();
+    let wide: Vec<f64> = inconclusive
+        .iter()
+        .filter(|m| {
+            m.resolve
+                .as_deref()
+                .is_some_and(|r| r.starts_with("the interval"))
+        })
+        .map(|m| (m.ci95_pct.1 - m.ci95_pct.0) / 2.0)
+        .collect();
+    let edge = inconclusive.len() - one_trial - wide.len();
+    let mut kinds = Vec::new();
+    if !wide.is_empty() {
+        kinds.push(format!(
+            "{} with an interval wider than the band (up to ±{:.1} %): more trials (--trials, --precision) or a quieter machine",
+            wide.len(),
+            wide.iter().copied().fold(0.0, f64::max)
+        ));
+    }
+    if edge > 0 {
+        kinds.push(format!(
+            "{edge} at the edge of the band: more trials, or a wider band (--noise, --noise-from) if such changes do not matter"
+        ));
+    }
+    if one_trial > 0 {
+        kinds.push(format!(
+            "{one_trial} with one trial on a side: --trials 3 or more"
+        ));
+    }
+    if !kinds.is_empty() {
         line += "; to resolve the inconclusive: ";
-        line += &reasons.join("; ");
+        line += &kinds.join("; ");
     }
     line
 }

@@ -81,7 +81,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
             Some(signal) => eprintln!(
                 "baseline '{name}' not saved: the run was interrupted by {signal} ({} of {} scenarios have a complete trial); the previous baseline '{name}' stays",
                 record.complete_scenarios(),
-                record.scenarios.len().max(record.complete_scenarios())
+                record.scenarios.len()
             ),
             None => {
                 let saved = save_baseline(&opts.out, name, &record).context("--save-baseline")?;
