@@ -1,8 +1,6 @@
 //! A record's warnings for people: one line per kind, naming the scenarios it touches and the
 //! fix once ([`summary`]), or every warning on a line of its own ([`all`], for `-v`).
 
-use std::collections::BTreeMap;
-
 use crate::record::{Record, Warning};
 
 /// At most this many scenarios are named in a summary line; the rest are counted.
@@ -71,14 +69,12 @@ pub fn summary(record: &Record) -> Vec<String> {
     }
     let disturbed = disturbances(record);
     if !disturbed.is_empty() {
-        let mut by_core: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (trial, what) in &disturbed {
-            by_core.entry(what.clone()).or_default().push(trial.clone());
-        }
         let seen: Vec<String> = disturbed.iter().map(|(_, w)| w.clone()).collect();
+        let mut trials: Vec<&String> = disturbed.iter().map(|(t, _)| t).collect();
+        trials.dedup();
         lines.push(format!(
             "{} trial(s) disturbed ({}): their rates and latencies include other work; CPU ns per frame is still comparable. Stop the other work, or pick idle cores with --cores",
-            disturbed.len(),
+            trials.len(),
             some_of(&seen)
         ));
     }

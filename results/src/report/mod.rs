@@ -86,7 +86,7 @@ pub fn html(
         )
         .map_err(err)?;
         let mut note = format!(
-            "Change of each metric, new against baseline, with its 95 % bootstrap interval; ±{noise} % noise band."
+            "Change of each metric, new against baseline, with its 95 % interval (Welch, on logarithms) and verdict; ±{noise} % noise band."
         );
         let differs: Vec<&String> = c
             .fingerprint_differences
