@@ -133,12 +133,7 @@ pub fn values(s: &ScenarioRecord, metric: &str) -> Vec<f64> {
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+    crate::stats::median(v)
 }
 
 /// The change of `new` against `base` in percent, its 95 % interval, and the p-value; on a log

@@ -20,54 +20,33 @@ pub struct CoreLoad {
     pub steal: f64,
 }
 
-/// Jiffy counters of one `cpuN` line: (busy, steal, total).
-fn counters(stat: &str, core: usize) -> Option<(u64, u64, u64)> {
-    let name = format!("cpu{core}");
-    let line = stat
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(name.as_str()))?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .map(|f| f.parse().ok())
-        .collect::<Option<_>>()?;
-    // user nice system idle iowait irq softirq steal [guest guest_nice, already inside user/nice]
-    let field = |i: usize| v.get(i).copied().unwrap_or(0);
-    let total: u64 = (0..8).map(field).sum();
-    let steal = field(7);
-    let busy = total - field(3) - field(4) - steal;
-    Some((busy, steal, total))
-}
-
 /// The load of `core` between two readings of /proc/stat; None if the core is missing or no time
 /// passed.
 pub fn between(before: &str, after: &str, core: usize) -> Option<CoreLoad> {
-    let (b0, s0, t0) = counters(before, core)?;
-    let (b1, s1, t1) = counters(after, core)?;
-    let dt = t1.checked_sub(t0).filter(|d| *d > 0)? as f64;
-    Some(CoreLoad {
-        core,
-        busy: b1.saturating_sub(b0) as f64 / dt,
-        steal: s1.saturating_sub(s0) as f64 / dt,
-    })
+    bench::cpu::CoreShares::between(before, after, core).map(to_load)
 }
 
-/// Samples the load of `cores` over `window` (the caller must not be busy on them meanwhile).
+fn to_load(s: bench::cpu::CoreShares) -> CoreLoad {
+    CoreLoad {
+        core: s.core,
+        busy: s.busy(),
+        steal: s.steal,
+    }
+}
+
+/// Samples the load of `cores` over `window` (the caller must not be busy on them meanwhile);
+/// nothing if /proc/stat cannot be read.
 pub fn sample(cores: &[usize], window: Duration) -> Vec<CoreLoad> {
-    let read = || std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let before = read();
+    let before = bench::cpu::proc_stat();
     std::thread::sleep(window);
-    let after = read();
-    let mut seen = Vec::new();
-    cores
-        .iter()
-        .filter(|c| {
-            let new = !seen.contains(*c);
-            seen.push(**c);
-            new
-        })
-        .filter_map(|&c| between(&before, &after, c))
-        .collect()
+    let after = bench::cpu::proc_stat();
+    match (before, after) {
+        (Some(b), Some(a)) => bench::cpu::core_shares(&b, &a, cores)
+            .into_iter()
+            .map(to_load)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

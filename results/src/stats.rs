@@ -25,7 +25,8 @@ pub struct Estimate {
     pub cv: f64,
 }
 
-fn median(sorted: &[f64]) -> f64 {
+/// The median of sorted values.
+pub(crate) fn median(sorted: &[f64]) -> f64 {
     let n = sorted.len();
     if n % 2 == 1 {
         sorted[n / 2]
