@@ -13,7 +13,7 @@ use setup::testing::{namespaces_of, skip_without_root, snapshot, test_id, HostLo
 use setup::{Lease, RunId};
 
 mod common;
-use common::{fresh_dir, json_files, latency_record, text, vethbench, Down, Reap};
+use common::{fresh_dir, hold, json_files, latency_record, text, vethbench, Down, Reap};
 
 /// A fresh records directory of this test.
 /// `vethbench run ARGS --out DIR` in the background, output captured.
@@ -386,4 +386,46 @@ fn export_into_a_closed_pipe_exits_quietly() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(141), "{}", text(&out).1);
     assert_eq!(text(&out).1, "", "quiet");
+}
+
+#[test]
+fn a_held_topology_can_be_measured_on_but_not_removed_under_its_holder() {
+    if skip_without_root("a_held_topology_can_be_measured_on_but_not_removed_under_its_holder") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let id = test_id("held");
+    let mut holder = Reap(hold(&id), id.clone());
+    let holder_pid = holder.0.id();
+    // `up --hold` keeps it up for others to measure on, one at a time.
+    let dir = fresh_dir("owners-held");
+    let on = vethbench(&[
+        "run",
+        "--on",
+        id.as_str(),
+        "--mode",
+        "latency",
+        "--count",
+        "200",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(on.status.success(), "{}", text(&on).1);
+    // Removing it under its live holder is refused, naming the holder ...
+    let down = vethbench(&["down", "--id", id.as_str()]);
+    let (_, err) = text(&down);
+    assert_eq!(down.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("process {holder_pid}")), "{err}");
+    assert_eq!(namespaces_of(&id).len(), 2, "left alone");
+    // ... unless forced: the holder is stopped and tears down.
+    let forced = vethbench(&["down", "--id", id.as_str(), "--force"]);
+    let (out, err) = text(&forced);
+    assert!(forced.status.success(), "{err}");
+    assert!(
+        out.contains(&format!("stopped process {holder_pid}")),
+        "{out}"
+    );
+    assert!(holder.0.try_wait().unwrap().is_some(), "the holder exited");
+    assert!(namespaces_of(&id).is_empty());
+    assert!(Lease::holder(&id).is_none());
 }

@@ -144,8 +144,9 @@ pub(crate) fn remove_namespaces(id: &RunId, namespaces: &[String]) -> Result<Rem
 /// tear down.
 const STOP_GRACE: Duration = Duration::from_secs(60);
 
-/// Stops the live process that holds run `id` (SIGTERM: it ends its trial, keeps its record marked
-/// interrupted, and tears down what it built) and waits until it has let go.
+/// Stops the live process `pid` that uses or holds run `id` (SIGTERM: a run ends its trial, keeps
+/// its record marked interrupted, and tears down what it built; `up --hold` tears down) and waits
+/// until it has exited, then takes the run's lock.
 fn stop_owner(id: &RunId, pid: u32) -> Result<Lease, SetupError> {
     let target = i32::try_from(pid)
         .ok()
@@ -158,7 +159,28 @@ fn stop_owner(id: &RunId, pid: u32) -> Result<Lease, SetupError> {
         Ok(()) | Err(nix::Error::ESRCH) => {}
         Err(e) => return Err(SetupError::sys(format!("stop process {pid} (SIGTERM)"), e)),
     }
-    Lease::acquire_within(id, STOP_GRACE)
+    let start = std::time::Instant::now();
+    while running(pid) {
+        if start.elapsed() > STOP_GRACE {
+            return Err(SetupError::Busy {
+                id: id.to_string(),
+                pid,
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Lease::acquire_within(id, Duration::from_secs(5))
+}
+
+/// Whether process `pid` still runs (a zombie waiting for its parent does not).
+fn running(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, Some("Z") | Some("X") | None)
 }
 
 /// Removes everything of run `id` found on the host, its record and its lock file. The caller
@@ -178,11 +200,24 @@ fn remove_run(id: &RunId, _lease: &Lease) -> Result<Removed, SetupError> {
 /// Takes run `id` for removal: at once if nobody uses it; a live owner is refused
 /// ([`SetupError::Busy`]) unless `force`, which stops it first.
 fn take_for_removal(id: &RunId, force: bool) -> Result<(Lease, Option<u32>), SetupError> {
-    match Lease::acquire(id) {
-        Ok(lease) => Ok((lease, None)),
-        Err(SetupError::Busy { pid, .. }) if force => Ok((stop_owner(id, pid)?, Some(pid))),
-        Err(e) => Err(e),
+    // A live process holding the topology up (`up --hold`, or a run that built it) owns it as
+    // much as one measuring on it.
+    let holder = RunRecord::load(id)
+        .filter(|r| r.owner_alive() && !r.detached && !r.is_mine())
+        .map(|r| r.pid);
+    let owner = match (holder, Lease::acquire(id)) {
+        (None, Ok(lease)) => return Ok((lease, None)),
+        (Some(pid), Ok(_)) => pid,
+        (_, Err(SetupError::Busy { pid, .. })) => pid,
+        (_, Err(e)) => return Err(e),
+    };
+    if !force {
+        return Err(SetupError::Busy {
+            id: id.to_string(),
+            pid: owner,
+        });
     }
+    Ok((stop_owner(id, owner)?, Some(owner)))
 }
 
 /// `vethbench down`: removes the topology of one run id; an error if there is none. A topology a

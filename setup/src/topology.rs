@@ -159,6 +159,11 @@ impl Guard {
         if self.claimed && RunRecord::load(&self.id).is_none_or(|r| r.is_mine()) {
             RunRecord::remove(&self.id)?;
         }
+        // The lock file goes only with the lock in hand: a process measuring on the topology
+        // (`run --on` of a held topology) keeps its lock to the end.
+        if self.lease.is_none() {
+            self.lease = Lease::acquire(&self.id).ok();
+        }
         if self.lease.is_some() {
             crate::lease::remove_lock_file(&self.id)?;
         }
@@ -266,6 +271,12 @@ impl Topology {
     /// Removes the topology now, reporting errors (Drop can only print them).
     pub fn destroy(mut self) -> Result<teardown::Removed, SetupError> {
         self.guard.teardown()
+    }
+
+    /// Lets other processes measure on the topology while this one holds it up (`up --hold`):
+    /// gives up the exclusive lock, keeps the teardown on drop.
+    pub fn share(&mut self) {
+        self.guard.lease = None;
     }
 
     /// Leaves the topology up after this process exits (`vethbench up`); `vethbench down` or

@@ -39,6 +39,9 @@ fn print(report: &setup::Cleanup) {
         if !r.state_files.is_empty() {
             parts.push(format!("state records {}", r.state_files.join(", ")));
         }
+        if parts.is_empty() {
+            parts.push("its owner removed what it had built".into());
+        }
         println!("removed run {id}: {}", parts.join("; "));
     }
     for link in &report.stray_links {

@@ -16,7 +16,7 @@ pub fn run(opts: &UpOptions) -> anyhow::Result<ExitCode> {
     if opts.hold {
         signals.thread_block().context("block SIGINT/SIGTERM")?;
     }
-    let topology = Topology::create(&opts.spec)
+    let mut topology = Topology::create(&opts.spec)
         .with_context(|| format!("building topology '{}'", opts.spec.id))?;
     print_info(topology.info(), opts.json)?;
     if !opts.hold {
@@ -28,6 +28,8 @@ pub fn run(opts: &UpOptions) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // Held up for others to measure on (`run --on`, `check`), one at a time.
+    topology.share();
     if !opts.json {
         println!("holding; Ctrl-C (or SIGTERM) tears it down");
     }
