@@ -27,9 +27,15 @@ fn a_run_stops_when_it_is_precise_enough_or_out_of_time() {
     let easy = adaptive_run(&["--duration", "0.3", "--warmup", "0.1", "--precision", "50%"]);
     let a = &easy["adaptive"];
     assert_eq!(a["reached"], true, "{a}");
-    assert_eq!(a["trials"], 3, "{a}");
     assert_eq!(a["precision_pct"], 50.0);
-    assert_eq!(easy["scenarios"][0]["trials"].as_array().unwrap().len(), 3);
+    let trials = a["trials"].as_u64().unwrap();
+    assert!(trials >= 3, "at least --trials (3 by default): {a}");
+    assert_eq!(
+        easy["scenarios"][0]["trials"].as_array().unwrap().len() as u64,
+        trials,
+        "it stopped where it said"
+    );
+    assert!(a["least_precise"][2].as_f64().unwrap() <= 50.0, "{a}");
     // An impossible precision runs until --max-time, and says so.
     let hard = adaptive_run(&[
         "--duration",
