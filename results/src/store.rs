@@ -121,7 +121,7 @@ fn write_atomically(path: &Path, record: &Record) -> Result<(), RecordError> {
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 
-/// The largest file read as a record (a 3-trial suite record is about 1 MiB).
+/// The largest file read as a record (a 3-trial suite record is about half a MiB).
 pub const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
 
 impl RecordError {
