@@ -566,7 +566,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PERCENT", default_value = "2%", value_parser = parse_noise)]
     pub noise: f64,
     /// Per-metric noise bands measured on this machine by `vethbench noise --save FILE` (each
-    /// metric's band is the wider of this and --noise).
+    /// metric's band is the wider of this and --noise). Default: <out>/noise.json when it
+    /// exists, so a profile saved in the results directory serves every --baseline run.
     #[arg(long, value_name = "FILE", requires = "baseline")]
     pub noise_from: Option<std::path::PathBuf>,
     /// What fails with --baseline (as for `compare`): inconclusive (exit 1 on a regression, 3 on
@@ -764,6 +765,12 @@ impl TryFrom<RunArgs> for RunOptions {
                 .map_err(usage)?;
             }
         }
+        // A noise profile saved in the results directory applies to every --baseline run.
+        let noise_from = a.noise_from.clone().or_else(|| {
+            let beside = a.out.join("noise.json");
+            (baseline.is_some() && beside.is_file()).then_some(beside)
+        });
+        let noise = noise_band(a.noise, noise_from.as_deref())?;
         Ok(RunOptions {
             topology,
             existing: a.on,
@@ -776,7 +783,7 @@ impl TryFrom<RunArgs> for RunOptions {
             format: a.format.unwrap_or(Format::Table),
             save_baseline: a.save_baseline,
             baseline,
-            noise: noise_band(a.noise, a.noise_from.as_deref())?,
+            noise,
             fail_on: a.fail_on,
             interval: a.interval,
             precision: a.precision,

@@ -701,6 +701,8 @@ fn compare_exit_status_says_no_change_regression_or_unusable() {
         "0",
         "--trials",
         "2",
+        "--max-time",
+        "3",
         "--out",
         dir.to_str().unwrap(),
         "--baseline",
@@ -710,6 +712,40 @@ fn compare_exit_status_says_no_change_regression_or_unusable() {
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
     assert!(
         out.contains("baseline 'fast'") && out.contains("REGRESSED"),
+        "{out}"
+    );
+    // A noise profile in the results directory widens the bands of every --baseline run: a
+    // machine this noisy cannot call a halved rate a regression.
+    let profile = serde_json::json!({
+        "records": 5, "created": "2026-12-03T00:00:00Z", "kernel_release": "test",
+        "bands_pct": { "received_pps": 500.0, "a_cpu_ns_per_frame": 500.0 }
+    });
+    std::fs::write(dir.join("noise.json"), profile.to_string()).unwrap();
+    let o = vethbench(&[
+        "run",
+        "--mode",
+        "throughput",
+        "--rate",
+        "20000",
+        "--count",
+        "2000",
+        "--duration",
+        "0",
+        "--warmup",
+        "0",
+        "--trials",
+        "2",
+        "--max-time",
+        "3",
+        "--out",
+        dir.to_str().unwrap(),
+        "--baseline",
+        "fast",
+    ]);
+    let (out, err) = text(&o);
+    assert_ne!(o.status.code(), Some(1), "{out}{err}");
+    assert!(
+        out.contains("measured on this machine: ") && !out.contains("REGRESSED"),
         "{out}"
     );
     let _ = std::fs::remove_dir_all(&dir);
