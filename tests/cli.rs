@@ -687,27 +687,31 @@ fn compare_exit_status_says_no_change_regression_or_unusable() {
         serde_json::to_vec(&fast).unwrap(),
     )
     .unwrap();
-    let o = vethbench(&[
-        "run",
-        "--mode",
-        "throughput",
-        "--rate",
-        "20000",
-        "--count",
-        "2000",
-        "--duration",
-        "0",
-        "--warmup",
-        "0",
-        "--trials",
-        "2",
-        "--max-time",
-        "3",
-        "--out",
-        dir.to_str().unwrap(),
-        "--baseline",
-        "fast",
-    ]);
+    // This machine against the fast baseline, adaptive trials bounded to a few seconds.
+    let against_fast = || {
+        vethbench(&[
+            "run",
+            "--mode",
+            "throughput",
+            "--rate",
+            "20000",
+            "--count",
+            "2000",
+            "--duration",
+            "0",
+            "--warmup",
+            "0",
+            "--trials",
+            "2",
+            "--max-time",
+            "3",
+            "--out",
+            dir.to_str().unwrap(),
+            "--baseline",
+            "fast",
+        ])
+    };
+    let o = against_fast();
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
     assert!(
@@ -721,27 +725,7 @@ fn compare_exit_status_says_no_change_regression_or_unusable() {
         "bands_pct": { "received_pps": 500.0, "a_cpu_ns_per_frame": 500.0 }
     });
     std::fs::write(dir.join("noise.json"), profile.to_string()).unwrap();
-    let o = vethbench(&[
-        "run",
-        "--mode",
-        "throughput",
-        "--rate",
-        "20000",
-        "--count",
-        "2000",
-        "--duration",
-        "0",
-        "--warmup",
-        "0",
-        "--trials",
-        "2",
-        "--max-time",
-        "3",
-        "--out",
-        dir.to_str().unwrap(),
-        "--baseline",
-        "fast",
-    ]);
+    let o = against_fast();
     let (out, err) = text(&o);
     assert_ne!(o.status.code(), Some(1), "{out}{err}");
     assert!(
