@@ -34,12 +34,22 @@ pub fn for_error(e: &anyhow::Error) -> u8 {
         return BROKEN_PIPE;
     }
     let usage = e.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<setup::SetupError>(),
-            Some(setup::SetupError::InvalidInput { .. })
-        ) || cause
-            .downcast_ref::<results::RecordError>()
-            .is_some_and(results::RecordError::is_input)
+        cause.is::<model::UsageError>()
+            || matches!(
+                cause.downcast_ref::<setup::SetupError>(),
+                Some(setup::SetupError::Usage(_))
+            )
+            || matches!(
+                cause.downcast_ref::<bench::BenchError>(),
+                Some(bench::BenchError::Usage(_))
+            )
+            || matches!(
+                cause.downcast_ref::<bench::xsk::XskError>(),
+                Some(bench::xsk::XskError::Usage(_))
+            )
+            || cause
+                .downcast_ref::<results::RecordError>()
+                .is_some_and(results::RecordError::is_input)
     });
     if usage {
         USAGE

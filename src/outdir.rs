@@ -4,16 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
+use model::UsageError;
 use results::{save, Record};
-use setup::SetupError;
 
 /// Where records go unless `--out` says otherwise (git-ignored).
 pub const DEFAULT_OUT: &str = "results/records";
 
 /// Makes sure `dir` is (or can be made) a directory this process can write a file into; the
 /// error names `flag` and says what is wrong.
-pub fn check(dir: &Path, flag: &'static str) -> Result<(), SetupError> {
-    let bad = |reason: String| SetupError::InvalidInput {
+pub fn check(dir: &Path, flag: &'static str) -> Result<(), UsageError> {
+    let bad = |reason: String| UsageError {
         flag,
         value: dir.display().to_string(),
         reason,

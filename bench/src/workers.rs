@@ -1,68 +1,47 @@
-//! What every worker thread does the same way, AF_XDP or kernel stack: enter its side's namespace,
-//! pin its core, report whether it is ready; and the small system helpers they share.
+//! Small system helpers every worker uses, AF_XDP or kernel stack: pin the calling thread, enter
+//! an endpoint's namespace, the measuring window, setsockopt.
 
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::mpsc::Receiver;
-use std::time::Duration;
 
 use setup::netns::NetnsFile;
-use setup::{Endpoint, Side};
+use setup::Endpoint;
 
-use crate::scenario::BenchError;
+use crate::error::WorkerError;
 
-/// A worker's report: which side, and whether it got ready.
-pub(crate) type Ready = (Side, Result<(), String>);
-
-/// Spawns a scoped worker thread named `name` (`vb-a`, `vb-b`: the names `top -H` and
-/// /proc/<pid>/task/*/comm show).
-pub(crate) fn spawn_named<'scope, T: Send + 'scope>(
-    s: &'scope std::thread::Scope<'scope, '_>,
-    name: &str,
-    f: impl FnOnce() -> T + Send + 'scope,
-) -> Result<std::thread::ScopedJoinHandle<'scope, T>, BenchError> {
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn_scoped(s, f)
-        .map_err(|e| BenchError::Worker {
-            side: if name.ends_with('a') {
-                Side::A
-            } else {
-                Side::B
-            },
-            message: format!("cannot start thread {name}: {e}"),
-        })
-}
-
-/// Enters the endpoint's namespace and pins the calling thread to `core`.
-pub(crate) fn enter_and_pin(e: &Endpoint, core: usize) -> Result<(), String> {
-    NetnsFile::open(&e.namespace)
-        .and_then(|ns| ns.enter())
-        .map_err(|err| err.to_string())?;
+/// Pins the calling thread to `core` and reads the affinity back: exactly that core, or an error.
+pub(crate) fn pin(core: usize) -> Result<(), WorkerError> {
     if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-        return Err(format!("cannot pin to core {core}"));
+        return Err(WorkerError::Pin(core));
     }
-    Ok(())
+    match pinned_cores() {
+        Some(cores) if cores == [core] => Ok(()),
+        _ => Err(WorkerError::Pin(core)),
+    }
 }
 
-/// Waits for `workers` ready reports (10 s at most); the first failure, if any.
-pub(crate) fn wait_ready(reports: &Receiver<Ready>, workers: usize) -> Option<BenchError> {
-    let mut failure = None;
-    for _ in 0..workers {
-        match reports.recv_timeout(Duration::from_secs(10)) {
-            Ok((_, Ok(()))) => {}
-            Ok((side, Err(message))) => {
-                failure.get_or_insert(BenchError::Worker { side, message });
-            }
-            Err(_) => {
-                failure.get_or_insert(BenchError::Worker {
-                    side: Side::A,
-                    message: "workers did not get ready within 10 s".into(),
-                });
-            }
-        }
+/// The cores the calling thread may run on (sched_getaffinity); `None` if unreadable.
+pub fn pinned_cores() -> Option<Vec<usize>> {
+    // SAFETY: sched_getaffinity writes into a zeroed, live cpu_set_t of the size given.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; pid 0 is the calling thread.
+    let rc =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if rc != 0 {
+        return None;
     }
-    failure
+    // SAFETY: CPU_ISSET reads the set filled in above.
+    Some(
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+            .collect(),
+    )
+}
+
+/// Moves the calling thread into the endpoint's namespace (sockets opened afterwards live there,
+/// also after the thread moves on).
+pub(crate) fn enter(e: &Endpoint) -> Result<(), WorkerError> {
+    Ok(NetnsFile::open(&e.namespace).and_then(|ns| ns.enter())?)
 }
 
 /// The measuring window of a run started at `start`: (measure from, end). A zero duration means

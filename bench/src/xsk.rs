@@ -5,7 +5,7 @@
 use std::num::NonZeroU32;
 use std::os::fd::{AsRawFd, RawFd};
 
-use serde::{Deserialize, Serialize};
+pub use model::settings::{XskConfig, XskStats};
 use xsk_rs::config::{
     BindFlags, FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig,
 };
@@ -13,50 +13,12 @@ use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
 use crate::workers::setsockopt_int;
 
-/// Socket and ring settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct XskConfig {
-    /// UMEM frames (`--frames`).
-    pub frames: u32,
-    /// Bytes per UMEM frame: 2048 or 4096 (`--frame-size`).
-    pub frame_size: u32,
-    /// Entries of each ring: fill, completion, rx, tx (`--ring`); a power of two.
-    pub ring: u32,
-    /// Descriptors moved per ring operation (`--batch`).
-    pub batch: u32,
-    /// XDP_USE_NEED_WAKEUP (`--need-wakeup`); off makes the kernel poll on its own where it can.
-    pub need_wakeup: bool,
-    /// Busy polling (`--busy-poll`): SO_PREFER_BUSY_POLL, SO_BUSY_POLL=20 µs and
-    /// SO_BUSY_POLL_BUDGET=batch on the socket.
-    pub busy_poll: bool,
-}
-
-impl Default for XskConfig {
-    fn default() -> Self {
-        XskConfig {
-            frames: 8192,
-            frame_size: 2048,
-            ring: 4096,
-            batch: 64,
-            need_wakeup: true,
-            busy_poll: false,
-        }
-    }
-}
-
 /// What can go wrong with a socket; messages name the flag or interface.
 #[derive(Debug, thiserror::Error)]
 pub enum XskError {
     /// A setting outside what AF_XDP accepts.
-    #[error("{flag} {value}: {reason}")]
-    Invalid {
-        /// The flag.
-        flag: &'static str,
-        /// The value.
-        value: String,
-        /// Allowed values.
-        reason: String,
-    },
+    #[error(transparent)]
+    Usage(#[from] model::UsageError),
     /// Creating the UMEM or binding the socket failed.
     #[error("AF_XDP socket on {interface} queue {queue}: {what}")]
     Open {
@@ -67,59 +29,6 @@ pub enum XskError {
         /// What failed.
         what: String,
     },
-}
-
-impl XskConfig {
-    /// Checks every field; errors name the flag.
-    pub fn validate(&self) -> Result<(), XskError> {
-        let bad = |flag, value: u32, reason: &str| {
-            Err(XskError::Invalid {
-                flag,
-                value: value.to_string(),
-                reason: reason.into(),
-            })
-        };
-        if self.frame_size != 2048 && self.frame_size != 4096 {
-            return bad(
-                "--frame-size",
-                self.frame_size,
-                "UMEM frames are 2048 or 4096 bytes",
-            );
-        }
-        if !self.ring.is_power_of_two() || !(64..=32768).contains(&self.ring) {
-            return bad("--ring", self.ring, "a power of two in 64..=32768");
-        }
-        if !(256..=1 << 20).contains(&self.frames) {
-            return bad("--frames", self.frames, "256..=1048576 UMEM frames");
-        }
-        if self.batch == 0 || self.batch > self.ring / 2 {
-            return bad(
-                "--batch",
-                self.batch,
-                &format!("1..={} (half the ring)", self.ring / 2),
-            );
-        }
-        Ok(())
-    }
-}
-
-/// Per-socket counters from XDP_STATISTICS.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-pub struct XskStats {
-    /// Frames dropped for lack of a fill-ring buffer or being too large (`rx_dropped`).
-    pub rx_dropped: u64,
-    /// Invalid rx descriptors.
-    pub rx_invalid_descs: u64,
-    /// Invalid tx descriptors.
-    pub tx_invalid_descs: u64,
-    /// Frames dropped because the rx ring was full.
-    pub rx_ring_full: u64,
-    /// Times the fill ring was found empty (these drops are inside `rx_dropped`).
-    pub rx_fill_ring_empty_descs: u64,
-    /// Times the tx ring was found empty.
-    pub tx_ring_empty_descs: u64,
 }
 
 /// One AF_XDP socket with its UMEM. Create it on a thread inside the interface's namespace.

@@ -1,7 +1,9 @@
 //! Every mode on a real topology, as root: AF_XDP sockets in two namespaces, our XDP programs,
 //! short runs that must deliver and account for every frame.
 
-use bench::scenario::{run, BenchError, Mode, RunSpec};
+use bench::scenario::run;
+use bench::BenchError;
+use model::{Mode, RunSpec};
 use setup::testing::{skip_without_root, test_id, HostLock};
 use setup::{Topology, TopologySpec};
 
@@ -121,20 +123,20 @@ fn bad_core_is_refused_before_anything_is_attached() {
     let _lock = HostLock::shared();
     let topo = topology("core");
     let mut s = spec(Mode::Throughput);
-    s.cores = [0, 999];
+    s.cores = vec![0, 999];
     let err = run(topo.info(), &s).expect_err("core 999 does not exist");
     assert!(
         matches!(
             err,
-            BenchError::Invalid {
+            BenchError::Usage(model::UsageError {
                 flag: "--cores",
                 ..
-            }
+            })
         ),
         "{err}"
     );
     let mut s = spec(Mode::Throughput);
-    s.cores = [1, 1];
+    s.cores = vec![1, 1];
     s.rate = Some(20_000);
     s.count = Some(1_000);
     let out = run(topo.info(), &s).expect("shared core still runs");

@@ -1,70 +1,21 @@
 //! Loading a program (options through rodata), attaching it to an interface inside a namespace, and
 //! detaching it again — on drop, so a panicking benchmark leaves nothing attached.
 
-use std::fmt;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, OpenObject, ProgramInput, Xdp, XdpFlags};
-use serde::{Deserialize, Serialize};
 
 use crate::skel::{reflect, sink, xsk_redirect};
 use crate::Counters;
+pub use model::{Program, XdpMode};
 
-/// Which XDP program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Program {
-    /// Our frames into the AF_XDP socket of their queue.
-    XskRedirect,
-    /// Our frames back out with addresses swapped (XDP_TX).
-    Reflect,
-    /// Our frames counted and dropped (or passed to the stack with `pass`).
-    Sink {
-        /// XDP_PASS instead of XDP_DROP.
-        pass: bool,
-    },
-}
-
-impl fmt::Display for Program {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Program::XskRedirect => "xsk_redirect",
-            Program::Reflect => "reflect",
-            Program::Sink { .. } => "sink",
-        })
-    }
-}
-
-/// Where in the driver the program runs.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum XdpMode {
-    /// Generic XDP, after the skb is built (works everywhere, slower).
-    Skb,
-    /// Native XDP in the veth driver's NAPI poll.
-    #[default]
-    Drv,
-}
-
-impl XdpMode {
-    fn flags(self) -> XdpFlags {
-        match self {
-            XdpMode::Skb => XdpFlags::SKB_MODE,
-            XdpMode::Drv => XdpFlags::DRV_MODE,
-        }
-    }
-}
-
-impl fmt::Display for XdpMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            XdpMode::Skb => "skb",
-            XdpMode::Drv => "drv",
-        })
+/// The attach flags of a mode.
+fn flags(mode: XdpMode) -> XdpFlags {
+    match mode {
+        XdpMode::Skb => XdpFlags::SKB_MODE,
+        XdpMode::Drv => XdpFlags::DRV_MODE,
     }
 }
 
@@ -272,7 +223,7 @@ impl XdpProgram {
         let attached = setup::netns::run_in(namespace, || {
             // SAFETY: the program (and so the descriptor) outlives this call: `self` is borrowed.
             let prog = unsafe { BorrowedFd::borrow_raw(fd) };
-            Ok(Xdp::new(prog).attach(ifindex as i32, mode.flags()))
+            Ok(Xdp::new(prog).attach(ifindex as i32, flags(mode)))
         })?;
         attached.map_err(|source| {
             let hint = match os_error(&source) {
@@ -351,7 +302,7 @@ impl Attached {
     }
 
     fn detach_inner(&self) -> Result<(), BpfError> {
-        let (ifindex, flags) = (self.ifindex as i32, self.mode.flags());
+        let (ifindex, flags) = (self.ifindex as i32, flags(self.mode));
         let fd = self.program.prog_fd().as_raw_fd();
         let result = setup::netns::run_in(&self.namespace, || {
             // SAFETY: the program outlives this call.

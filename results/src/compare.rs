@@ -15,20 +15,22 @@
 use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::diff;
-use crate::record::{metrics, scenario_key, Record, ScenarioRecord};
-use crate::stats::welch;
+use crate::record::{scenario_key, Record, ScenarioRecord};
+use model::stats::welch;
+use model::Metric;
 
 /// Confidence of the interval of a change.
 pub const CONFIDENCE: f64 = 0.95;
 
-/// Metrics compared, and whether higher is better. (Loss is reported in the records but not
-/// judged here: a ratio of near-zero percentages means nothing.)
-pub(crate) const JUDGED: [(&str, bool); 5] = [
-    ("received_pps", true),
-    ("rtt_p50_us", false),
-    ("rtt_p99_us", false),
-    ("a2b_p50_us", false),
-    ("a_cpu_ns_per_frame", false),
+/// Metrics compared. (Loss is reported in the records but not compared here: a ratio of
+/// near-zero percentages means nothing.) Which of them get a verdict is the mode table's call
+/// ([`model::RunSpec::judges`]).
+pub(crate) const COMPARED: [Metric; 5] = [
+    Metric::ReceivedPps,
+    Metric::RttP50Us,
+    Metric::RttP99Us,
+    Metric::A2bP50Us,
+    Metric::ACpuNsPerFrame,
 ];
 
 /// The verdict on one metric.
@@ -119,21 +121,15 @@ impl Comparison {
 }
 
 /// The values of `metric` in the complete trials of a scenario.
-pub fn values(s: &ScenarioRecord, metric: &str) -> Vec<f64> {
+pub fn values(s: &ScenarioRecord, metric: Metric) -> Vec<f64> {
     s.complete_trials()
-        .filter_map(|t| {
-            metrics(t)
-                .into_iter()
-                .find(|(m, _)| *m == metric)
-                .map(|(_, v)| v)
-        })
+        .filter_map(|t| metric.of(t))
         .filter(|v| v.is_finite())
         .collect()
 }
 
 fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    crate::stats::median(v)
+    model::stats::median_of(v)
 }
 
 /// The change of `new` against `base` in percent, its 95 % interval, and the p-value; on a log
@@ -244,37 +240,21 @@ pub fn least_precise(record: &Record) -> Option<(String, String, Option<f64>)> {
         _ => false,
     };
     for s in &record.scenarios {
-        for (metric, _) in JUDGED {
-            if !judged(&s.spec, metric) {
+        for metric in COMPARED {
+            if !s.spec.judges(metric) {
                 continue;
             }
             let v = values(s, metric);
             if v.is_empty() && s.complete_trials().next().is_some() {
                 continue; // The mode does not measure it.
             }
-            let hw = crate::stats::relative_half_width_pct(&v);
+            let hw = model::stats::relative_half_width_pct(&v);
             if widest.as_ref().is_none_or(|w| wider(hw, w.2)) {
                 widest = Some((s.key.clone(), metric.to_string(), hw));
             }
         }
     }
     widest
-}
-
-/// Whether `metric` of a scenario in `mode` gets a verdict. The one-way A→B time of a kernel-stack
-/// mode does not: it is the split of a round trip between two threads that sleep in `recv()`, and
-/// which direction gets the slow cross-core wake-up is a property of the run, not of the kernel's
-/// path. Seen here, two identical suite runs: udp-pingpong 1500 B A→B/B→A p50 42/35 µs in every
-/// trial of one run, 35/42 µs in every trial of the other, RTT p50 76.9 against 76.6 µs. The
-/// round trip, which is judged, is the figure to compare; AF_XDP modes poll and keep theirs.
-///
-/// Nor does the one-way time of an open-loop mode sending as fast as it can (no `--rate`): it is
-/// the wait in a full receive ring (ring size / rate, milliseconds), which follows every small
-/// change of the rate. Seen here: two identical `throughput --trials 5` runs judged it regressed.
-pub fn judged(spec: &bench::scenario::RunSpec, metric: &str) -> bool {
-    let one_way = metric == "a2b_p50_us";
-    let standing_queue = !spec.mode.closed_loop() && spec.rate.is_none();
-    !(one_way && (spec.mode.kernel_stack() || standing_queue))
 }
 
 /// Compares `new` against `baseline` with a noise band of `noise_pct` percent for every metric.
@@ -307,15 +287,15 @@ pub fn compare_with(
             |s: &ScenarioRecord| serde_json::to_value(s.spec.normalized()).unwrap_or_default();
         diff("", &spec(b), &spec(n), &mut d);
         setting_differences.extend(d.into_iter().map(|d| format!("{key}: {d}")));
-        for (metric, higher_is_better) in JUDGED {
+        for metric in COMPARED {
             let (bv, nv) = (values(b, metric), values(n, metric));
             if bv.is_empty() || nv.is_empty() {
                 continue;
             }
-            let j = judge(&bv, &nv, noise.of(metric), higher_is_better);
+            let j = judge(&bv, &nv, noise.of(metric.name()), metric.higher_is_better());
             let (change_pct, ci95_pct, p_value) = (j.change_pct, j.ci95_pct, j.p_value);
             let trials = (bv.len(), nv.len());
-            let (verdict, resolve) = if judged(&b.spec, metric) {
+            let (verdict, resolve) = if b.spec.judges(metric) {
                 (j.verdict, j.resolve)
             } else {
                 (Verdict::NotJudged, None)

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use model::TopologyInfo;
 use serde::{Deserialize, Serialize};
-use setup::TopologyInfo;
 
 /// Host sysctls we do not set but that change the figures.
 const HOST_SYSCTLS: [&str; 7] = [

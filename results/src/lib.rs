@@ -10,22 +10,22 @@ pub mod load;
 pub mod noise;
 mod record;
 pub mod report;
-mod stats;
+
 mod store;
 pub mod sweep;
 pub mod warnings;
 
 pub use compare::{
-    compare, compare_with, judge, judged, least_precise, values, Comparison, Judgement,
-    MetricChange, Verdict, CONFIDENCE,
+    compare, compare_with, judge, least_precise, values, Comparison, Judgement, MetricChange,
+    Verdict, CONFIDENCE,
 };
 pub use export::{text_table, ExportError, Exporter, Format};
 pub use fingerprint::Fingerprint;
+pub use model::stats::{relative_half_width_pct, welch, welch_p, Estimate, WelchDiff};
 pub use record::{
     metrics, now_rfc3339, scenario_key, Adaptive, Record, ScenarioRecord, Tool, Warning,
     SCHEMA_VERSION,
 };
-pub use stats::{relative_half_width_pct, welch, welch_p, Estimate, WelchDiff};
 pub use store::{
     baseline_path, load, parse, record_path, save, save_baseline, RecordError, MAX_RECORD_BYTES,
 };

@@ -23,10 +23,10 @@ pub struct CoreLoad {
 /// The load of `core` between two readings of /proc/stat; None if the core is missing or no time
 /// passed.
 pub fn between(before: &str, after: &str, core: usize) -> Option<CoreLoad> {
-    bench::cpu::CoreShares::between(before, after, core).map(to_load)
+    model::cpu::CoreShares::between(before, after, core).map(to_load)
 }
 
-fn to_load(s: bench::cpu::CoreShares) -> CoreLoad {
+fn to_load(s: model::cpu::CoreShares) -> CoreLoad {
     CoreLoad {
         core: s.core,
         busy: s.busy(),
@@ -37,11 +37,11 @@ fn to_load(s: bench::cpu::CoreShares) -> CoreLoad {
 /// Samples the load of `cores` over `window` (the caller must not be busy on them meanwhile);
 /// nothing if /proc/stat cannot be read.
 pub fn sample(cores: &[usize], window: Duration) -> Vec<CoreLoad> {
-    let before = bench::cpu::proc_stat();
+    let before = model::cpu::proc_stat();
     std::thread::sleep(window);
-    let after = bench::cpu::proc_stat();
+    let after = model::cpu::proc_stat();
     match (before, after) {
-        (Some(b), Some(a)) => bench::cpu::core_shares(&b, &a, cores)
+        (Some(b), Some(a)) => model::cpu::core_shares(&b, &a, cores)
             .into_iter()
             .map(to_load)
             .collect(),

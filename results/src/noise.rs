@@ -63,7 +63,7 @@ pub fn profile(records: &[Record]) -> Option<NoiseProfile> {
     let mut means: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
     for r in records {
         for s in &r.scenarios {
-            for (metric, _) in crate::compare::JUDGED {
+            for metric in crate::compare::COMPARED {
                 let v = values(s, metric);
                 if v.is_empty() || v.iter().any(|x| *x <= 0.0) {
                     continue;

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use bench::report::RunOutcome;
-use bench::scenario::RunSpec;
+use model::outcome::RunOutcome;
+use model::Metric;
+use model::RunSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::{Estimate, Fingerprint};
@@ -115,31 +116,32 @@ pub struct ScenarioRecord {
 }
 
 /// The key of a scenario: what must be equal for two measurements to be comparable. Kernel-stack
-/// modes use no XDP, so their keys carry no XDP mode (`icmp/64B/ipv4`).
+/// modes use no XDP, so their keys carry no XDP mode (`icmp/64B/ipv4`); several flows and the
+/// colocated layout are part of the key (`throughput/64B/ipv4/drv/2flows/colocated`).
 pub fn scenario_key(spec: &RunSpec) -> String {
     let ip = if spec.ipv6 { "ipv6" } else { "ipv4" };
-    if spec.mode.uses_xdp() {
+    let mut key = if spec.mode.uses_xdp() {
         format!("{}/{}B/{ip}/{}", spec.mode.name(), spec.size, spec.xdp_mode)
     } else {
         format!("{}/{}B/{ip}", spec.mode.name(), spec.size)
+    };
+    // One flow, split: the keys of older records.
+    if spec.flows > 1 {
+        key += &format!("/{}flows", spec.flows);
     }
+    if spec.layout != model::Layout::Split {
+        key += &format!("/{}", spec.layout);
+    }
+    key
 }
 
 /// The metrics estimated from each trial. `a_cpu_ns_per_frame` is the CPU time of the sender's
 /// thread per frame it sent (per round trip in ping-pong modes), warm-up included.
 pub fn metrics(o: &RunOutcome) -> Vec<(&'static str, f64)> {
-    let mut m = vec![("received_pps", o.received_pps), ("loss_pct", o.loss_pct)];
-    if let Some(l) = &o.rtt {
-        m.push(("rtt_p50_us", l.p50_ns as f64 / 1e3));
-        m.push(("rtt_p99_us", l.p99_ns as f64 / 1e3));
-    }
-    if let Some(l) = &o.one_way_a2b {
-        m.push(("a2b_p50_us", l.p50_ns as f64 / 1e3));
-    }
-    if let Some(ns) = o.sender_ns_per_frame() {
-        m.push(("a_cpu_ns_per_frame", ns));
-    }
-    m
+    Metric::ALL
+        .into_iter()
+        .filter_map(|m| m.of(o).map(|v| (m.name(), v)))
+        .collect()
 }
 
 impl ScenarioRecord {
@@ -332,14 +334,11 @@ impl Record {
                 frames: outcome.accounting.unexplained,
             });
         }
-        if spec.cores[0] == spec.cores[1]
-            && !self.warnings.contains(&Warning::SharedCore {
-                core: spec.cores[0],
-            })
-        {
-            self.warnings.push(Warning::SharedCore {
-                core: spec.cores[0],
-            });
+        for (i, &core) in spec.cores.iter().enumerate() {
+            let shared = spec.cores[..i].contains(&core);
+            if shared && !self.warnings.contains(&Warning::SharedCore { core }) {
+                self.warnings.push(Warning::SharedCore { core });
+            }
         }
         self.scenarios[trial].push(outcome);
         self.warnings

@@ -210,7 +210,7 @@ fn check_histograms(path: &Path, record: &Record) -> Result<(), RecordError> {
         for (i, t) in s.trials.iter().enumerate() {
             for (name, text) in &t.histograms {
                 // An empty text is a histogram that could not be serialised when it was written.
-                if !text.is_empty() && bench::report::histogram_from_v2_base64(text).is_none() {
+                if !text.is_empty() && model::outcome::histogram_from_v2_base64(text).is_none() {
                     return Err(RecordError::Histogram {
                         path: path.to_path_buf(),
                         scenario: s.key.clone(),

@@ -1,10 +1,10 @@
 //! The outcome of a sweep: per objective, the best point and its margin over the default settings
 //! (the point whose knobs are all `vethbench run`'s defaults, at the same mode and size).
 
-use bench::scenario::RunSpec;
-use bench::xsk::XskConfig;
+use model::XskConfig;
+use model::{Metric, RunSpec};
+use model::{TopologyKind, TopologySpec};
 use serde::Serialize;
-use setup::{TopologyKind, TopologySpec};
 
 use crate::{judge, Record, Verdict};
 
@@ -106,14 +106,15 @@ fn candidates<'a>(points: &'a [(String, Record)], metric: &str) -> Vec<Candidate
 /// among all points, lossy or not) with `compare`'s statistics and a noise band of `noise_pct`.
 pub fn best(points: &[(String, Record)], noise_pct: f64) -> Vec<Best> {
     let mut out = Vec::new();
-    let objectives: [(&str, &str, &str, bool, f64); 2] = [
-        ("highest lossless rate", "received_pps", "Mpps", true, 1e-6),
-        ("lowest RTT p99", "rtt_p99_us", "µs", false, 1.0),
+    let objectives: [(&str, Metric, &str, f64); 2] = [
+        ("highest lossless rate", Metric::ReceivedPps, "Mpps", 1e-6),
+        ("lowest RTT p99", Metric::RttP99Us, "µs", 1.0),
     ];
-    for (objective, metric, unit, higher, scale) in objectives {
-        let all = candidates(points, metric);
+    for (objective, metric, unit, scale) in objectives {
+        let higher = metric.higher_is_better();
+        let all = candidates(points, metric.name());
         let group_of = |c: &Candidate| (c.spec.mode, c.spec.size, c.spec.ipv6);
-        let mut groups: Vec<(bench::scenario::Mode, usize, bool)> = Vec::new();
+        let mut groups: Vec<(model::Mode, usize, bool)> = Vec::new();
         for c in &all {
             if (!higher || !c.spec.mode.closed_loop()) && !groups.contains(&group_of(c)) {
                 groups.push(group_of(c));

@@ -105,7 +105,7 @@ pub fn summary(record: &Record) -> Vec<String> {
         .flat_map(|s| {
             s.trials.iter().enumerate().filter_map(move |(i, t)| {
                 t.drift
-                    .filter(|d| d.abs() > bench::progress::MAX_DRIFT)
+                    .filter(|d| d.abs() > model::interval::MAX_DRIFT)
                     .map(|d| format!("{} trial {} {:+.0} %", s.key, i + 1, d * 100.0))
             })
         })

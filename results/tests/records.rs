@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 mod fixture;
 
-use bench::scenario::Mode;
 use fixture::{outcome, record, spec};
+use model::{Metric, Mode};
 use results::{load, record_path, save, Record, RecordError, Verdict, Warning};
 
 fn tmp(name: &str) -> PathBuf {
@@ -231,7 +231,7 @@ fn compare_reports_unmatched_scenarios_and_different_kernels() {
     let base = with_trials(Mode::Throughput, &[100.0], None);
     let mut new = with_trials(Mode::Latency, &[1.0], Some(3));
     new.fingerprint.kernel_release = "6.99.0-test".into();
-    new.fingerprint.topology.spec.id = setup::RunId::new("other").unwrap();
+    new.fingerprint.topology.spec.id = model::RunId::new("other").unwrap();
     new.fingerprint.topology.endpoints[0].namespace = "vb-other-a".into();
     new.fingerprint.topology.endpoints[1].mtu = 9000;
     let c = results::compare(&base, &new, 2.0);
@@ -283,18 +283,15 @@ fn kernel_stack_one_way_times_are_shown_but_not_judged() {
     assert_eq!(verdict(&c, "rtt_p50_us"), Verdict::NoChange);
     assert!(!c.regressed());
     // AF_XDP one-way times are judged.
-    assert!(results::judged(&spec(Mode::Latency, [0, 1]), "a2b_p50_us"));
-    assert!(!results::judged(
-        &spec(Mode::UdpFlood, [0, 1]),
-        "a2b_p50_us"
-    ));
+    assert!(spec(Mode::Latency, [0, 1]).judges(Metric::A2bP50Us));
+    assert!(!spec(Mode::UdpFlood, [0, 1]).judges(Metric::A2bP50Us));
     // The one-way time of an unpaced throughput run is the wait in a full ring: not judged; paced
     // below capacity it is the path's, and judged.
     let mut throughput = spec(Mode::Throughput, [0, 1]);
-    assert!(!results::judged(&throughput, "a2b_p50_us"));
+    assert!(!throughput.judges(Metric::A2bP50Us));
     throughput.rate = Some(20_000);
-    assert!(results::judged(&throughput, "a2b_p50_us"));
-    assert!(results::judged(&throughput, "received_pps"));
+    assert!(throughput.judges(Metric::A2bP50Us));
+    assert!(throughput.judges(Metric::ReceivedPps));
 }
 
 #[test]
@@ -335,7 +332,7 @@ fn warnings_are_summarised_one_line_per_kind() {
 fn kernel_stack_keys_and_settings_carry_no_xdp() {
     let mut icmp = spec(Mode::Icmp, [0, 1]);
     icmp.xsk.batch = 1;
-    icmp.xdp_mode = bpf::XdpMode::Skb;
+    icmp.xdp_mode = model::XdpMode::Skb;
     assert_eq!(results::scenario_key(&icmp), "icmp/64B/ipv4");
     let mut a = record();
     a.add_trial(&spec(Mode::Icmp, [0, 1]), outcome(1.0, Some(10), 0));

@@ -2,7 +2,7 @@
 
 mod fixture;
 
-use bench::scenario::Mode;
+use model::Mode;
 use results::report::html;
 use results::Record;
 
@@ -65,7 +65,7 @@ fn the_latency_spectrum_is_drawn_from_stored_histograms() {
     for v in 1..=10_000u64 {
         h.record(3_000 + v).unwrap();
     }
-    let text = bench::report::histogram_v2_base64(&h);
+    let text = model::outcome::histogram_v2_base64(&h);
     for s in &mut r.scenarios {
         for t in &mut s.trials {
             t.histograms.insert("rtt".into(), text.clone());

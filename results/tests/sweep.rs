@@ -3,8 +3,8 @@
 
 mod fixture;
 
-use bench::scenario::Mode;
 use fixture::{outcome, record, spec};
+use model::Mode;
 use results::sweep::best;
 use results::{Record, Verdict};
 

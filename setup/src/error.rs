@@ -6,15 +6,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// A value given by the user is outside what the tool accepts; checked before anything is created.
-    #[error("{flag}{}: {reason}", if value.is_empty() { String::new() } else { format!(" {value}") })]
-    InvalidInput {
-        /// The command-line flag (or spec field) at fault, e.g. `--queues`.
-        flag: &'static str,
-        /// The rejected value as the user gave it.
-        value: String,
-        /// Why, including the allowed range.
-        reason: String,
-    },
+    #[error(transparent)]
+    Usage(#[from] model::UsageError),
     /// A topology with this run id (or a leftover of one) already exists.
     #[error("run id '{id}' is already in use: {what} (remove it with `vethbench down --id {id}` or `vethbench cleanup`)")]
     IdInUse {

@@ -11,12 +11,10 @@ mod error;
 mod ethtool;
 mod lease;
 mod middle;
-mod names;
 mod napi;
 mod netlink;
 pub mod netns;
 mod plan;
-mod spec;
 mod state;
 mod sysctl;
 mod teardown;
@@ -31,11 +29,12 @@ pub use diagnose::explain;
 pub use driver_stats::driver_stats;
 pub use error::SetupError;
 pub use lease::Lease;
-pub use middle::Middle;
-pub use names::{RunId, Side, MAX_ID_LEN};
+pub use model::{
+    Endpoint, Mac, Middle, RunId, Side, SysctlSpec, TopologyInfo, TopologyKind, TopologySpec,
+    MAX_ID_LEN, MAX_MTU, MAX_QUEUES, MIN_MTU,
+};
 pub use plan::{Addressing, ADDRESSING, MIDDLE_MAC, ROUTED_ADDRESSING, ROUTER_IPV4, ROUTER_IPV6};
-pub use spec::{SysctlSpec, TopologyKind, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
 pub use state::RunRecord;
 pub use teardown::{cleanup, down, Cleanup, Removed, Skipped};
-pub use topology::{Endpoint, Mac, Topology, TopologyInfo};
+pub use topology::Topology;
 pub use verify::{udp_round_trip, RoundTrip};

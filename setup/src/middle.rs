@@ -3,34 +3,11 @@
 //! the kernel's IP forwarding. Built inside the namespace and read back like the ends.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
-
-use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 use crate::plan::{IPV6_MIN_MTU, MIDDLE_MAC, ROUTED_ADDRESSING, ROUTER_IPV4, ROUTER_IPV6};
 use crate::{netlink, netns, sysctl, SetupError, Side, TopologyKind, TopologySpec};
-
-/// The middle namespace as built.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Middle {
-    /// Bridge or routed.
-    pub kind: TopologyKind,
-    /// Its namespace (`vb-<id>-m`).
-    pub namespace: String,
-    /// Its veth ends: facing A, facing B.
-    pub links: [String; 2],
-    /// The bridge (bridge topology only).
-    pub bridge: Option<String>,
-    /// The router's IPv4 addresses, facing A and facing B (routed topology only).
-    pub router_ipv4: Option<[Ipv4Addr; 2]>,
-    /// The sysctls set in the namespace, as read back.
-    pub sysctls: BTreeMap<String, String>,
-}
-
-/// The role letter of the middle namespace and its bridge.
-pub const MIDDLE_ROLE: char = 'm';
-/// Role letters of the middle's veth ends: facing A, facing B.
-pub const MIDDLE_LINK_ROLES: [char; 2] = ['c', 'd'];
+use model::{Middle, MIDDLE_LINK_ROLES, MIDDLE_ROLE};
 
 /// Sysctls of the middle namespace: (key, value).
 fn plan(spec: &TopologySpec, links: &[String; 2], bridge: &str) -> Vec<(String, String)> {

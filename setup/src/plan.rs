@@ -79,14 +79,6 @@ impl Addressing {
     }
 }
 
-/// `02:76:62:00:00:0a` style.
-pub fn format_mac(mac: &[u8]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 /// The network of an address with a prefix length (host bits cleared).
 pub fn network(addr: std::net::IpAddr, prefix: u8) -> std::net::IpAddr {
     match addr {
@@ -104,6 +96,7 @@ pub fn network(addr: std::net::IpAddr, prefix: u8) -> std::net::IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::format_mac;
 
     #[test]
     fn routed_plan_puts_each_end_in_the_router_s_subnet() {

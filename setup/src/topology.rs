@@ -4,124 +4,18 @@
 //! — also while a panic unwinds, and also when creation fails halfway.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 use crate::lease::Lease;
-use crate::middle::{self, Middle, MIDDLE_LINK_ROLES, MIDDLE_ROLE};
+use crate::middle;
 use crate::netlink::{self, VethEnd};
 use crate::netns::{self, NetnsFile};
-use crate::plan::{format_mac, network, IPV6_MIN_MTU, MIDDLE_MAC, ROUTER_IPV4, ROUTER_IPV6};
+use crate::plan::{network, IPV6_MIN_MTU, MIDDLE_MAC, ROUTER_IPV4, ROUTER_IPV6};
 use crate::{
     ethtool, napi, sysctl, teardown, Addressing, RunId, RunRecord, SetupError, Side, TopologyKind,
     TopologySpec, ADDRESSING, ROUTED_ADDRESSING,
 };
-
-/// A MAC address, written `02:76:62:00:00:0a`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(into = "String", try_from = "String")]
-pub struct Mac(pub [u8; 6]);
-
-impl fmt::Display for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_mac(&self.0))
-    }
-}
-
-impl From<Mac> for String {
-    fn from(m: Mac) -> String {
-        m.to_string()
-    }
-}
-
-impl TryFrom<String> for Mac {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        let parts: Vec<u8> = s
-            .split(':')
-            .map(|p| u8::from_str_radix(p, 16))
-            .collect::<Result<_, _>>()
-            .map_err(|_| format!("not a MAC address: {s}"))?;
-        <[u8; 6]>::try_from(parts)
-            .map(Mac)
-            .map_err(|_| format!("not a MAC address: {s}"))
-    }
-}
-
-/// One end of the pair as the kernel reports it after setup.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Endpoint {
-    /// Which end.
-    pub side: Side,
-    /// Namespace the end lives in (`vb-<id>-a`).
-    pub namespace: String,
-    /// Interface name (`vb<id>a`).
-    pub interface: String,
-    /// Interface index inside its namespace.
-    pub ifindex: u32,
-    /// MAC address.
-    pub mac: Mac,
-    /// IPv4 address.
-    pub ipv4: Ipv4Addr,
-    /// IPv4 prefix length.
-    pub ipv4_prefix: u8,
-    /// IPv6 address; `None` when the MTU is below 1280.
-    pub ipv6: Option<Ipv6Addr>,
-    /// IPv6 prefix length.
-    pub ipv6_prefix: u8,
-    /// MTU.
-    pub mtu: u32,
-    /// Number of rx queues.
-    pub rx_queues: u32,
-    /// Number of tx queues.
-    pub tx_queues: u32,
-    /// Generic receive offload (`ethtool -k`: rx-gro).
-    pub gro: bool,
-    /// Transmit checksum offload (`ethtool -k`: tx-checksum-ip-generic).
-    pub tx_checksum: bool,
-    /// Threaded NAPI (/sys/class/net/<dev>/threaded).
-    pub threaded_napi: bool,
-    /// /sys/class/net/<dev>/napi_defer_hard_irqs.
-    pub napi_defer_hard_irqs: u32,
-    /// /sys/class/net/<dev>/gro_flush_timeout, ns.
-    pub gro_flush_timeout_ns: u64,
-    /// The sysctls of this namespace as read back, key → value.
-    pub sysctls: BTreeMap<String, String>,
-    /// The MAC frames from this end must carry to reach the other end: the router's in the
-    /// routed topology; `None` (older records) means the peer's.
-    #[serde(default)]
-    pub next_hop_mac: Option<Mac>,
-    /// The gateway toward the other end (routed topology only).
-    #[serde(default)]
-    pub gateway: Option<Ipv4Addr>,
-}
-
-/// What was built, read back from the kernel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct TopologyInfo {
-    /// The spec it was built from.
-    pub spec: TopologySpec,
-    /// Side A, then side B.
-    pub endpoints: [Endpoint; 2],
-    /// The bridge or router between them, if any.
-    #[serde(default)]
-    pub middle: Option<Middle>,
-}
-
-impl TopologyInfo {
-    /// One end.
-    pub fn endpoint(&self, side: Side) -> &Endpoint {
-        &self.endpoints[side.index()]
-    }
-
-    /// The destination MAC of frames sent from `side` toward the other end.
-    pub fn next_hop_mac(&self, side: Side) -> Mac {
-        let e = self.endpoint(side);
-        e.next_hop_mac.unwrap_or(self.endpoint(side.peer()).mac)
-    }
-}
+use model::{Endpoint, Mac, TopologyInfo, MIDDLE_LINK_ROLES, MIDDLE_ROLE};
 
 /// The address plan of a topology kind.
 fn addressing(kind: TopologyKind) -> Addressing {

@@ -45,11 +45,11 @@ pub fn udp_round_trip(
         match (ipv6, e.ipv6) {
             (false, _) => Ok(e.ipv4.into()),
             (true, Some(v6)) => Ok(v6.into()),
-            (true, None) => Err(SetupError::InvalidInput {
+            (true, None) => Err(SetupError::Usage(model::UsageError {
                 flag: "--mtu",
                 value: e.mtu.to_string(),
                 reason: "IPv6 needs MTU >= 1280; this topology is IPv4-only".into(),
-            }),
+            })),
         }
     };
     let a = bind_in(&info.endpoint(Side::A).namespace, addr(Side::A)?)?;

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use setup::SetupError;
 
 use crate::cli::CheckOptions;
 
@@ -19,7 +18,7 @@ pub fn run(opts: &CheckOptions) -> anyhow::Result<ExitCode> {
     for &ipv6 in families {
         let header = if ipv6 { 48 } else { 28 };
         if opts.size + header > mtu {
-            return Err(SetupError::InvalidInput {
+            return Err(model::UsageError {
                 flag: "--size",
                 value: opts.size.to_string(),
                 reason: format!(

@@ -28,7 +28,7 @@ pub fn borrow(
     flag: &'static str,
 ) -> anyhow::Result<(setup::TopologyInfo, setup::Lease)> {
     match setup::Topology::borrow(id) {
-        Err(e @ setup::SetupError::NotFound(_)) => Err(setup::SetupError::InvalidInput {
+        Err(e @ setup::SetupError::NotFound(_)) => Err(model::UsageError {
             flag,
             value: id.to_string(),
             reason: e.to_string(),

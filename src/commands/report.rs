@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use results::report::{html, Labelled};
 use results::{load, RecordError};
-use setup::SetupError;
 
 use crate::cli::ReportArgs;
 use crate::ui::progress;
@@ -25,7 +24,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if records.is_empty() {
-        return Err(SetupError::InvalidInput {
+        return Err(model::UsageError {
             flag: "RESULTS",
             value: args
                 .results
@@ -47,7 +46,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
             };
             let (b, n) = (read(b)?, read(n)?);
             if results::compare(&b.1, &n.1, args.noise).changes.is_empty() {
-                return Err(SetupError::InvalidInput {
+                return Err(model::UsageError {
                     flag: "--compare",
                     value: format!("{} {}", b.0, n.0),
                     reason: "the two records have no scenario in common".into(),
@@ -74,8 +73,8 @@ fn check_output(
     output: &Path,
     inputs: &[(PathBuf, bool)],
     compared: &[PathBuf],
-) -> Result<(), SetupError> {
-    let bad = |reason: &str| SetupError::InvalidInput {
+) -> Result<(), model::UsageError> {
+    let bad = |reason: &str| model::UsageError {
         flag: "-o",
         value: output.display().to_string(),
         reason: reason.into(),

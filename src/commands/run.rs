@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use bench::report::RunOutcome;
-use bench::scenario::{run_observed, RunSpec};
-use bench::suite::{compare, phases};
+use bench::scenario::run_observed;
+use model::outcome::RunOutcome;
+use model::suite::{compare, phases};
+use model::RunSpec;
 use results::{record_path, save_baseline, Fingerprint, Record};
 use setup::{Topology, TopologyInfo};
 
@@ -20,7 +21,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
     let interrupt = crate::signals::watch()?;
     let r = &opts.run;
     progress!(
-        "vethbench run: {}, {} B {}, cores A={} B={}, XDP {} mode, {:.1} s after {:.1} s warm-up{} each",
+        "vethbench run: {}, {} B {}, {} flow(s) {} on cores {}, XDP {} mode, {:.1} s after {:.1} s warm-up{} each",
         if opts.suite {
             "suite (AF_XDP vs kernel stack)".to_string()
         } else {
@@ -28,8 +29,9 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<ExitCode> {
         },
         opts.sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(","),
         if r.ipv6 { "IPv6" } else { "IPv4" },
-        r.cores[0],
-        r.cores[1],
+        r.flows,
+        r.layout,
+        r.cores.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","),
         r.xdp_mode,
         r.duration_ns as f64 / 1e9,
         r.warmup_ns as f64 / 1e9,
@@ -129,10 +131,10 @@ fn measure(
             })
             .collect()
     };
-    // An existing topology's MTU is known only now: still before any traffic, and bad input.
+    // An existing topology's MTU and queues are known only now: still before any traffic, and
+    // bad input.
     for spec in &phases {
-        spec.validate(info.endpoints[0].mtu)
-            .map_err(crate::cli::usage)?;
+        bench::scenario::check(info, spec)?;
     }
     let tool = super::tool();
     let run_id = info.spec.id.to_string();

@@ -11,7 +11,7 @@ use anyhow::Context;
 use bench::scenario::run_until;
 use results::sweep::{best, Best};
 use results::{load, text_table, Fingerprint, Record};
-use setup::{RunId, SetupError, Topology};
+use setup::{RunId, Topology};
 
 use crate::cli::SweepArgs;
 use crate::sweep::{self, Point, SweepFile};
@@ -20,7 +20,7 @@ use crate::ui::progress;
 pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
     let interrupt = crate::signals::watch()?;
     let file = match &args.file {
-        Some(path) => sweep::read(path).map_err(|e| SetupError::InvalidInput {
+        Some(path) => sweep::read(path).map_err(|e| model::UsageError {
             flag: "FILE",
             value: path.display().to_string(),
             reason: format!("{e:#}"),
@@ -32,7 +32,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
         .check(&sweep::as_flag)
         .and_then(|()| flag_shared.check(&sweep::as_flag));
     if let Err(e) = flags_checked {
-        return Err(SetupError::InvalidInput {
+        return Err(model::UsageError {
             flag: "sweep",
             value: String::new(),
             reason: format!("{e:#}"),
@@ -61,7 +61,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         if !args.resume {
-            return Err(SetupError::InvalidInput {
+            return Err(model::UsageError {
                 flag: "--name",
                 value: name.clone(),
                 reason: format!(

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use model::Setting;
+
 use super::{ExportError, Exporter, SHOWN};
 use crate::record::Record;
 
@@ -20,34 +22,33 @@ fn field(s: &str) -> String {
 
 /// The header: the record and scenario, the settings that tell sweep points apart, then the
 /// estimate.
-const HEADER: &str = "run_id,scenario,mode,size_bytes,ip,xdp_mode,batch,ring,frames,frame_size,need_wakeup,busy_poll,inflight,rate_pps,topology,queues,gro,metric,unit,trials,median,mean,ci95_low,ci95_high,cv\n";
+const HEADER: &str = "run_id,scenario,mode,size_bytes,ip,xdp_mode,batch,ring,frames,frame_size,need_wakeup,busy_poll,inflight,rate_pps,flows,layout,topology,queues,gro,metric,unit,trials,median,mean,ci95_low,ci95_high,cv\n";
 
 /// The rows of one record (no header).
 fn rows(record: &Record, out: &mut String) {
     let topo = &record.fingerprint.topology.spec;
     for s in &record.scenarios {
-        let x = &s.spec.xsk;
-        let uses_xdp = s.spec.mode.uses_xdp();
+        let (x, spec) = (&s.spec.xsk, &s.spec);
         // A setting the mode does not use is left empty.
-        let if_xdp = |v: String| if uses_xdp { v } else { String::new() };
+        let shown = |setting: Setting, v: String| {
+            if spec.mode.uses(setting) {
+                v
+            } else {
+                String::new()
+            }
+        };
         let settings = [
-            if_xdp(s.spec.xdp_mode.to_string()),
-            if s.spec.mode.uses_batch() {
-                x.batch.to_string()
-            } else {
-                String::new()
-            },
-            if_xdp(x.ring.to_string()),
-            if_xdp(x.frames.to_string()),
-            if_xdp(x.frame_size.to_string()),
-            if_xdp(x.need_wakeup.to_string()),
+            shown(Setting::XdpMode, spec.xdp_mode.to_string()),
+            shown(Setting::Batch, x.batch.to_string()),
+            shown(Setting::Ring, x.ring.to_string()),
+            shown(Setting::Frames, x.frames.to_string()),
+            shown(Setting::FrameSize, x.frame_size.to_string()),
+            shown(Setting::NeedWakeup, x.need_wakeup.to_string()),
             x.busy_poll.to_string(),
-            if s.spec.mode.uses_inflight() {
-                s.spec.inflight.to_string()
-            } else {
-                String::new()
-            },
-            s.spec.rate.map(|r| r.to_string()).unwrap_or_default(),
+            shown(Setting::Inflight, spec.inflight.to_string()),
+            spec.rate.map(|r| r.to_string()).unwrap_or_default(),
+            spec.flows.to_string(),
+            shown(Setting::Layout, spec.layout.to_string()),
             topo.kind.name().to_string(),
             topo.queues.to_string(),
             topo.gro.map(|g| g.to_string()).unwrap_or_default(),

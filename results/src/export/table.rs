@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use bench::report::{LatencySummary, RunOutcome};
-use bench::suite::{compare, Comparison};
+use model::outcome::{LatencySummary, RunOutcome};
+use model::suite::{compare, Comparison};
 
 use super::text::render;
 use super::{with_interval, ExportError, Exporter};
@@ -130,25 +130,69 @@ fn trials_table(trials: &[&RunOutcome], labels: &[String]) -> String {
         if let Some(cpu) = &o.cpu {
             let _ = writeln!(out, "{prefix}CPU: {}", cpu_line(o.mode.closed_loop(), cpu));
         }
+        flow_lines(&mut out, prefix, o);
     }
     out
 }
 
+/// Each flow's rate, loss and accounting, and what each queue's XDP counters saw.
+fn flow_lines(out: &mut String, prefix: &str, o: &RunOutcome) {
+    for f in &o.per_flow {
+        let a = &f.accounting;
+        let _ = writeln!(
+            out,
+            "{prefix}flow {}: received {:.3} Mpps, loss {:.3} %{}; frames: sent {} = received {} + attributed {} + unexplained {}{}",
+            f.flow,
+            f.received_pps / 1e6,
+            f.loss_pct,
+            f.rtt
+                .map(|l| format!(", RTT p50 {} µs p99 {} µs", us(l.p50_ns), us(l.p99_ns)))
+                .unwrap_or_default(),
+            a.sent,
+            a.received,
+            a.attributed_total(),
+            a.unexplained,
+            if f.other_flow > 0 {
+                format!("; {} frames of other flows", f.other_flow)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if o.flows > 1 && !o.queues.is_empty() {
+        let queues: Vec<String> = o
+            .queues
+            .iter()
+            .map(|q| format!("{} rx{} {}", q.side.to_uppercase(), q.queue, q.xdp_packets))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{prefix}XDP frames per queue (ethtool -S): {}",
+            queues.join(", ")
+        );
+    }
+}
+
 /// What each worker cost and how its core spent the trial, in one line.
-fn cpu_line(per_round_trip: bool, cpu: &bench::cpu::CpuAccounting) -> String {
+fn cpu_line(per_round_trip: bool, cpu: &model::cpu::CpuAccounting) -> String {
     let unit = if per_round_trip {
         "round trip"
     } else {
         "frame"
     };
-    let worker = |side: &str, w: &Option<bench::cpu::WorkerCpu>, unit: &str| match w {
+    let several = !cpu.workers.is_empty();
+    let worker = |side: &str, w: &Option<model::cpu::WorkerCpu>, unit: &str| match w {
         Some(w) => format!(
-            "{side} {} ns/{unit} ({:.0} % of core {}, {} preempted)",
+            "{side} {} ns/{unit} ({:.0} % of {}, {} preempted)",
             w.ns_per_frame
                 .map(|n| format!("{n:.0}"))
                 .unwrap_or_else(|| "-".into()),
             w.share * 100.0,
-            w.core,
+            if several {
+                "their cores, all flows".to_string()
+            } else {
+                format!("core {}", w.core)
+            },
             w.involuntary_switches
         ),
         None => format!("{side} unknown"),
@@ -193,7 +237,11 @@ fn row(o: &RunOutcome) -> Vec<String> {
     [
         o.mode.name().to_string(),
         o.size.to_string(),
-        format!("{},{}", o.cores[0], o.cores[1]),
+        o.cores
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         if o.mode.uses_xdp() {
             o.xdp_mode.to_string()
         } else {

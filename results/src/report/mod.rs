@@ -8,8 +8,8 @@ mod chart;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use bench::report::histogram_from_v2_base64;
-use bench::scenario::Mode;
+use model::outcome::histogram_from_v2_base64;
+use model::Mode;
 
 use crate::sweep::{is_default, knobs};
 use crate::{compare, Record, ScenarioRecord};
@@ -207,7 +207,7 @@ fn latency_spectrum(records: &[Labelled]) -> Result<Vec<String>, String> {
             continue;
         };
         let trial = s.complete_trials().min_by(|a, b| {
-            let d = |t: &bench::report::RunOutcome| {
+            let d = |t: &model::outcome::RunOutcome| {
                 t.rtt
                     .map(|l| (l.p50_ns as f64 / 1e3 - median_p50).abs())
                     .unwrap_or(f64::MAX)

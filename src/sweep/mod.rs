@@ -24,10 +24,12 @@
 
 use std::path::Path;
 
-use bench::scenario::{Mode, RunSpec};
-use bpf::XdpMode;
+mod points;
+
+pub use points::points;
+
+use model::{Layout, Mode, RunSpec, TopologyKind, TopologySpec, XdpMode};
 use serde::Deserialize;
-use setup::{RunId, TopologyKind, TopologySpec};
 
 /// The axes: each a list of values; a missing axis keeps the default of `vethbench run`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -53,6 +55,11 @@ pub struct Axes {
     pub gro: Option<Vec<bool>>,
     /// Topologies.
     pub topology: Option<Vec<TopologyKind>>,
+    /// Flows (socket pairs, flow i on queue i; without a queues axis each point gets one queue
+    /// per flow).
+    pub flows: Option<Vec<u32>>,
+    /// Worker layouts: split, colocated.
+    pub layout: Option<Vec<Layout>>,
 }
 
 impl Axes {
@@ -69,6 +76,8 @@ impl Axes {
             queues: other.queues.or(self.queues),
             gro: other.gro.or(self.gro),
             topology: other.topology.or(self.topology),
+            flows: other.flows.or(self.flows),
+            layout: other.layout.or(self.layout),
         }
     }
 }
@@ -83,8 +92,9 @@ pub struct Shared {
     pub warmup: Option<f64>,
     /// Trials per point (default 1).
     pub trials: Option<usize>,
-    /// Cores of A and B (default 0, 1).
-    pub cores: Option<[usize; 2]>,
+    /// Cores of the workers (default: the first ones this process may use); a point uses as many
+    /// from the front of the list as its flows and layout need.
+    pub cores: Option<Vec<usize>>,
     /// Offered rate for open-loop modes, frames per second (default: as fast as possible).
     pub rate: Option<u64>,
 }
@@ -183,7 +193,9 @@ impl Axes {
         check_axis(&self.busy_poll, "busy_poll", place)?;
         check_axis(&self.queues, "queues", place)?;
         check_axis(&self.gro, "gro", place)?;
-        check_axis(&self.topology, "topology", place)
+        check_axis(&self.topology, "topology", place)?;
+        check_axis(&self.flows, "flows", place)?;
+        check_axis(&self.layout, "layout", place)
     }
 
     /// How many points the plan has (saturating: a product that overflows is far too many).
@@ -202,6 +214,8 @@ impl Axes {
             len(&self.queues),
             len(&self.gro),
             len(&self.topology),
+            len(&self.flows),
+            len(&self.layout),
         ]
         .into_iter()
         .fold(1usize, usize::saturating_mul)
@@ -286,129 +300,6 @@ impl Point {
     pub fn topology_group(&self) -> (TopologyKind, u32, Option<bool>) {
         (self.topology.kind, self.topology.queues, self.topology.gro)
     }
-}
-
-fn on_off(b: bool) -> &'static str {
-    if b {
-        "on"
-    } else {
-        "off"
-    }
-}
-
-/// The values of an axis, or its one default.
-fn values<T: Clone>(axis: &Option<Vec<T>>, default: T) -> Vec<T> {
-    axis.clone().unwrap_or_else(|| vec![default])
-}
-
-/// Every point of the plan, in a stable order (topology settings outermost, so points that share
-/// a topology run one after another); checked before anything runs. Plans of more than
-/// `max_points` points are refused before any point is made.
-pub fn points(
-    axes: &Axes,
-    shared: &Shared,
-    max_points: usize,
-) -> Result<Vec<Point>, setup::SetupError> {
-    let count = axes.point_count();
-    if count > max_points {
-        return Err(setup::SetupError::InvalidInput {
-            flag: "--max-points",
-            value: max_points.to_string(),
-            reason: format!(
-                "the plan has {} points (the product of its axes' lengths): shorten an axis, or raise --max-points",
-                if count == usize::MAX { "more than 2^64".to_string() } else { count.to_string() }
-            ),
-        });
-    }
-    let base = RunSpec {
-        duration_ns: (shared.duration.unwrap_or(1.0) * 1e9) as u64,
-        warmup_ns: (shared.warmup.unwrap_or(0.5) * 1e9) as u64,
-        cores: shared.cores.unwrap_or([0, 1]),
-        ..RunSpec::new(Mode::Throughput)
-    };
-    let d = base.xsk.clone();
-    let topology = values(&axes.topology, TopologyKind::Pair);
-    let queues = values(&axes.queues, 1);
-    let gro: Vec<Option<bool>> = match &axes.gro {
-        Some(g) => g.iter().map(|&b| Some(b)).collect(),
-        None => vec![None],
-    };
-    let mode = values(&axes.mode, Mode::Throughput);
-    let size = values(&axes.size, 64);
-    let xdp_mode = values(&axes.xdp_mode, XdpMode::Drv);
-    let batch = values(&axes.batch, d.batch);
-    let ring = values(&axes.ring, d.ring);
-    let need_wakeup = values(&axes.need_wakeup, d.need_wakeup);
-    let busy_poll = values(&axes.busy_poll, d.busy_poll);
-    let lens = [
-        topology.len(),
-        queues.len(),
-        gro.len(),
-        mode.len(),
-        size.len(),
-        xdp_mode.len(),
-        batch.len(),
-        ring.len(),
-        need_wakeup.len(),
-        busy_poll.len(),
-    ];
-    let id = RunId::new("sweep")?;
-    let mut out: Vec<Point> = Vec::new();
-    for n in 0..lens.iter().product::<usize>() {
-        // Mixed-radix digits of n, the first axis the slowest.
-        let mut i = [0usize; 10];
-        let mut rest = n;
-        for (k, len) in lens.iter().enumerate().rev() {
-            i[k] = rest % len;
-            rest /= len;
-        }
-        let mut t = TopologySpec::new(id.clone());
-        t.kind = topology[i[0]];
-        t.queues = queues[i[1]];
-        t.gro = gro[i[2]];
-        t.sysctls.accept_local = t.kind == TopologyKind::SameNs;
-        t.validate()?;
-        let mut run = base.clone();
-        run.mode = mode[i[3]];
-        run.size = size[i[4]];
-        run.xdp_mode = xdp_mode[i[5]];
-        run.xsk.batch = batch[i[6]];
-        run.xsk.ring = ring[i[7]];
-        run.xsk.need_wakeup = need_wakeup[i[8]];
-        run.xsk.busy_poll = busy_poll[i[9]];
-        run.rate = shared.rate.filter(|_| !run.mode.closed_loop());
-        // A setting the mode does not use (XDP mode for the kernel stack, ...) makes no point of
-        // its own: the same measurement would be made again.
-        let run = run.normalized();
-        let key = format!(
-            "{}-{}B-{}-batch{}-ring{}-wakeup{}-busypoll{}-q{}-gro{}-{}",
-            run.mode.name(),
-            run.size,
-            run.xdp_mode,
-            run.xsk.batch,
-            run.xsk.ring,
-            on_off(run.xsk.need_wakeup),
-            on_off(run.xsk.busy_poll),
-            t.queues,
-            t.gro.map(on_off).unwrap_or("default"),
-            t.kind.name()
-        );
-        run.validate(t.mtu)
-            .map_err(|e| setup::SetupError::InvalidInput {
-                flag: "sweep point",
-                value: key.clone(),
-                reason: e.to_string(),
-            })?;
-        if out.iter().any(|p| p.key == key) {
-            continue;
-        }
-        out.push(Point {
-            key,
-            topology: t,
-            run,
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::RunOutcome;
-use crate::scenario::{Mode, RunSpec};
+use crate::outcome::RunOutcome;
+use crate::{Layout, Mode, RunSpec};
 
 /// Sizes the suite measures unless told otherwise.
 pub const SUITE_SIZES: [usize; 3] = [64, 512, 1500];
@@ -25,6 +25,13 @@ pub fn phases(template: &RunSpec, sizes: &[usize]) -> Vec<RunSpec> {
         .iter()
         .flat_map(|&size| {
             SUITE_MODES.iter().map(move |&mode| {
+                // Kernel-stack phases run split: colocated, each flow's two workers share the
+                // core its AF_XDP worker had, so both sides use the same cores.
+                let cores = if mode.kernel_stack() && template.layout == Layout::Colocated {
+                    template.cores.iter().flat_map(|&c| [c, c]).collect()
+                } else {
+                    template.cores.clone()
+                };
                 RunSpec {
                     mode,
                     size,
@@ -34,6 +41,7 @@ pub fn phases(template: &RunSpec, sizes: &[usize]) -> Vec<RunSpec> {
                     } else {
                         template.rate
                     },
+                    cores,
                     ..template.clone()
                 }
                 .normalized()
@@ -133,44 +141,44 @@ pub fn compare(outcomes: &[RunOutcome]) -> Vec<Comparison> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Accounting, LatencySummary};
+    use crate::outcome::{Accounting, Latencies, LatencySummary, Measured};
 
     fn outcome(mode: Mode, size: usize, pps: f64, p50: Option<u64>) -> RunOutcome {
-        RunOutcome {
-            mode,
+        let rtt = p50.map(|p| LatencySummary {
+            samples: 1,
+            min_ns: p,
+            p50_ns: p,
+            p90_ns: p,
+            p99_ns: 2 * p,
+            p999_ns: 2 * p,
+            max_ns: 2 * p,
+            mean_ns: p as f64,
+        });
+        let spec = RunSpec {
             size,
-            ipv6: false,
-            cores: [0, 1],
-            xdp_mode: bpf::XdpMode::Drv,
-            window_s: 1.0,
+            ..RunSpec::new(mode)
+        };
+        let measured = Measured {
             sent: 1,
             received: 1,
-            offered_pps: pps,
-            received_pps: pps,
-            received_gbps: 0.0,
-            loss_pct: 0.0,
-            rtt: p50.map(|p| LatencySummary {
-                samples: 1,
-                min_ns: p,
-                p50_ns: p,
-                p90_ns: p,
-                p99_ns: 2 * p,
-                p999_ns: 2 * p,
-                max_ns: 2 * p,
-                mean_ns: p as f64,
-            }),
-            one_way_a2b: None,
-            one_way_b2a: None,
-            accounting: Accounting::new(1, 1, &[]),
-            counters: Default::default(),
-            histograms: Default::default(),
-            warnings: vec![],
-            path: None,
-            interrupted: false,
-            cpu: None,
-            intervals: Vec::new(),
-            drift: None,
-        }
+            window_ns: 1_000_000_000,
+        };
+        let latencies = Latencies {
+            rtt,
+            ..Latencies::default()
+        };
+        let mut o = RunOutcome::new(
+            &spec,
+            measured,
+            latencies,
+            Accounting::new(1, 1, &[]),
+            Default::default(),
+            Default::default(),
+            vec![],
+        );
+        o.offered_pps = pps;
+        o.received_pps = pps;
+        o
     }
 
     #[test]

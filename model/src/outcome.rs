@@ -44,6 +44,11 @@ impl LatencySummary {
     }
 }
 
+/// An empty latency histogram: 1 ns to 60 s, three significant digits.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("constant bounds are valid")
+}
+
 /// Serialises a histogram as HdrHistogram V2, base64, so it can be merged and re-analysed later.
 pub fn histogram_v2_base64(h: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
@@ -121,15 +126,21 @@ impl Accounting {
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunOutcome {
     /// The mode.
-    pub mode: crate::scenario::Mode,
+    pub mode: crate::Mode,
     /// Frame size in bytes (no FCS).
     pub size: usize,
     /// IPv6 instead of IPv4.
     pub ipv6: bool,
-    /// Cores of side A (sender) and side B.
-    pub cores: [usize; 2],
+    /// Cores of the workers, as in the spec (split: A's and B's core of each flow).
+    pub cores: Vec<usize>,
+    /// Flows (socket pairs, flow i on queue i); older records have one.
+    #[serde(default = "one_flow")]
+    pub flows: u32,
+    /// Where each flow's workers ran; older records ran split.
+    #[serde(default)]
+    pub layout: crate::Layout,
     /// XDP attach mode.
-    pub xdp_mode: bpf::XdpMode,
+    pub xdp_mode: crate::XdpMode,
     /// Measured window, seconds (first to last measured send).
     pub window_s: f64,
     /// Measured frames sent.
@@ -169,13 +180,110 @@ pub struct RunOutcome {
     /// What the workers cost and how the pinned cores spent the trial; absent in older records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<crate::cpu::CpuAccounting>,
+    /// Each flow's own figures (runs with more than one flow).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_flow: Vec<FlowOutcome>,
+    /// What each veth queue's XDP counters saw (`ethtool -S`, native XDP), side by side with
+    /// the flows meant for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<QueueCount>,
     /// Per-second figures of the trial (warm-up included); empty in older records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub intervals: Vec<crate::progress::Interval>,
+    pub intervals: Vec<crate::interval::Interval>,
     /// How much the per-second rate moved from the first to the second half of the measured
-    /// seconds (a fraction; see [`crate::progress::drift`]); absent with fewer than 4 seconds.
+    /// seconds (a fraction; see [`crate::interval::drift`]); absent with fewer than 4 seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<f64>,
+}
+
+fn one_flow() -> u32 {
+    1
+}
+
+/// One flow's figures in a run with several.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FlowOutcome {
+    /// The flow, and the queue it was bound to on both ends.
+    pub flow: u32,
+    /// Measured frames sent.
+    pub sent: u64,
+    /// Measured frames that arrived.
+    pub received: u64,
+    /// Delivered rate, frames per second (over the run's window).
+    pub received_pps: f64,
+    /// Lost share of measured frames, percent.
+    pub loss_pct: f64,
+    /// Round-trip times (modes where frames return).
+    pub rtt: Option<LatencySummary>,
+    /// A→B one-way times.
+    pub one_way_a2b: Option<LatencySummary>,
+    /// Where this flow's frames went (counters of its own sockets; link-wide drops are in the
+    /// run's accounting).
+    pub accounting: Accounting,
+    /// Our frames of another flow that arrived on this flow's socket (travelled the wrong queue).
+    pub other_flow: u64,
+}
+
+/// What one veth queue's XDP counters saw over a run (`ethtool -S`: `rx_queue_<q>_xdp_*`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct QueueCount {
+    /// Which end: `a` or `b`.
+    pub side: String,
+    /// The rx queue.
+    pub queue: u32,
+    /// Frames its XDP program saw.
+    pub xdp_packets: u64,
+    /// Frames redirected (into an AF_XDP socket).
+    pub xdp_redirect: u64,
+    /// Frames dropped by XDP (or a failed redirect).
+    pub xdp_drops: u64,
+    /// Frames sent back with XDP_TX.
+    pub xdp_tx: u64,
+}
+
+/// The per-queue XDP counters in a run's counter deltas (`ethtool_<side>.rx_queue_<q>_xdp_*`),
+/// queues that saw nothing left out.
+pub fn queue_counts(counters: &BTreeMap<String, u64>) -> Vec<QueueCount> {
+    let mut out: Vec<QueueCount> = Vec::new();
+    for (name, value) in counters {
+        let Some((side, rest)) = name
+            .strip_prefix("ethtool_")
+            .and_then(|n| n.split_once(".rx_queue_"))
+        else {
+            continue;
+        };
+        let Some((queue, field)) = rest.split_once('_') else {
+            continue;
+        };
+        let Ok(queue) = queue.parse::<u32>() else {
+            continue;
+        };
+        let i = match out.iter().position(|q| q.side == side && q.queue == queue) {
+            Some(i) => i,
+            None => {
+                out.push(QueueCount {
+                    side: side.to_string(),
+                    queue,
+                    xdp_packets: 0,
+                    xdp_redirect: 0,
+                    xdp_drops: 0,
+                    xdp_tx: 0,
+                });
+                out.len() - 1
+            }
+        };
+        let q = &mut out[i];
+        match field {
+            "xdp_packets" => q.xdp_packets = *value,
+            "xdp_redirect" => q.xdp_redirect = *value,
+            "xdp_drops" => q.xdp_drops = *value,
+            "xdp_tx" => q.xdp_tx = *value,
+            _ => {}
+        }
+    }
+    out.retain(|q| q.xdp_packets + q.xdp_redirect + q.xdp_drops + q.xdp_tx > 0);
+    out.sort_by(|a, b| (&a.side, a.queue).cmp(&(&b.side, b.queue)));
+    out
 }
 
 /// Measured counts of one run: frames sent and arrived in the measuring window.
@@ -204,7 +312,7 @@ impl RunOutcome {
     /// Builds the outcome of `spec`: rates over the measuring window, loss, and a warning when the
     /// accounting leaves frames unexplained.
     pub fn new(
-        spec: &crate::scenario::RunSpec,
+        spec: &crate::RunSpec,
         m: Measured,
         latencies: Latencies,
         accounting: Accounting,
@@ -235,7 +343,9 @@ impl RunOutcome {
             mode: spec.mode,
             size: spec.size,
             ipv6: spec.ipv6,
-            cores: spec.cores,
+            cores: spec.cores.clone(),
+            flows: spec.flows,
+            layout: spec.layout,
             xdp_mode: spec.xdp_mode,
             window_s,
             sent: m.sent,
@@ -258,15 +368,17 @@ impl RunOutcome {
             path: Some("veth".into()),
             interrupted: false,
             cpu: None,
+            per_flow: Vec::new(),
+            queues: Vec::new(),
             intervals: Vec::new(),
             drift: None,
         }
     }
 
     /// Adds the per-second figures, and a warning when the rate drifted during the trial.
-    pub fn set_intervals(&mut self, intervals: Vec<crate::progress::Interval>, warmup_s: f64) {
-        self.drift = crate::progress::drift(&intervals, warmup_s);
-        if let Some(d) = self.drift.filter(|d| d.abs() > crate::progress::MAX_DRIFT) {
+    pub fn set_intervals(&mut self, intervals: Vec<crate::interval::Interval>, warmup_s: f64) {
+        self.drift = crate::interval::drift(&intervals, warmup_s);
+        if let Some(d) = self.drift.filter(|d| d.abs() > crate::interval::MAX_DRIFT) {
             self.warnings.push(format!(
                 "the rate drifted {:+.0} % from the first to the second half of the trial (per-second figures in the record): the machine's speed changed while it ran",
                 d * 100.0
@@ -303,7 +415,7 @@ mod tests {
 
     #[test]
     fn summaries_and_serialisation() {
-        let mut h = crate::engine::histogram();
+        let mut h = histogram();
         assert!(LatencySummary::of(&h).is_none());
         for v in 1..=1000u64 {
             h.record(v * 1000).unwrap();

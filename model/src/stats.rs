@@ -25,14 +25,20 @@ pub struct Estimate {
     pub cv: f64,
 }
 
-/// The median of sorted values.
-pub(crate) fn median(sorted: &[f64]) -> f64 {
+/// The median of sorted values; NaN for none.
+pub fn median(sorted: &[f64]) -> f64 {
     let n = sorted.len();
-    if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
     }
+}
+
+/// The median of values in any order (sorts them in place); NaN for none.
+pub fn median_of(values: &mut [f64]) -> f64 {
+    sort(values);
+    median(values)
 }
 
 fn sort(values: &mut [f64]) {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{RunId, SetupError};
+use crate::{RunId, UsageError};
 
 /// Most rx/tx queues a veth end may get here.
 pub const MAX_QUEUES: u32 = 64;
@@ -136,14 +136,14 @@ impl TopologySpec {
             .collect();
         all.dedup();
         if self.kind.has_middle() {
-            all.push(self.id.namespace_for_role(crate::middle::MIDDLE_ROLE));
+            all.push(self.id.namespace_for_role(crate::topology::MIDDLE_ROLE));
         }
         all
     }
 
     /// Checks every field; the error names the flag and the allowed range.
-    pub fn validate(&self) -> Result<(), SetupError> {
-        let bad = |flag, value: &dyn std::fmt::Display, reason: String| SetupError::InvalidInput {
+    pub fn validate(&self) -> Result<(), UsageError> {
+        let bad = |flag, value: &dyn std::fmt::Display, reason: String| UsageError {
             flag,
             value: value.to_string(),
             reason,

@@ -1,13 +1,10 @@
-//! `cargo fuzz run parse` (from bench/): the frame parser must never panic, and what it accepts must
-//! lie inside the input. Only the frame module is compiled in, so the fuzzer needs none of the
-//! AF_XDP/BPF build.
+//! `cargo fuzz run parse` (from model/): the frame parser must never panic, and what it accepts
+//! must lie inside the input. The model crate has no system dependencies, so the fuzzer needs none
+//! of the AF_XDP/BPF build.
 #![no_main]
 
-#[allow(dead_code)]
-#[path = "../../src/frame.rs"]
-mod frame;
-
 use libfuzzer_sys::fuzz_target;
+use model::frame;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = frame::parse(data) {

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::SetupError;
+use crate::UsageError;
 
 /// Longest run id: `vb` + 12 + role letter = 15 bytes, the kernel's limit for interface names.
 pub const MAX_ID_LEN: usize = 12;
@@ -73,8 +73,8 @@ impl fmt::Display for Side {
 
 impl RunId {
     /// Validates a user-given id (`--id`).
-    pub fn new(id: &str) -> Result<Self, SetupError> {
-        let bad = |reason: &str| SetupError::InvalidInput {
+    pub fn new(id: &str) -> Result<Self, UsageError> {
+        let bad = |reason: &str| UsageError {
             flag: "--id",
             value: format!("'{id}'"),
             reason: reason.to_string(),
@@ -170,7 +170,7 @@ impl fmt::Display for RunId {
 }
 
 impl TryFrom<String> for RunId {
-    type Error = SetupError;
+    type Error = UsageError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         RunId::new(&s)
     }
