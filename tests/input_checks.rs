@@ -271,3 +271,128 @@ fn report_never_overwrites_an_input_and_counts_each_record_once() {
         &["--compare", "no scenario in common"],
     );
 }
+
+#[test]
+fn flows_cores_and_layouts_are_checked_before_anything_is_built() {
+    if skip_without_root("flows_cores_and_layouts_are_checked_before_anything_is_built") {
+        return;
+    }
+    let _lock = HostLock::exclusive();
+    let before = snapshot();
+    refused(
+        &[
+            "run",
+            "--mode",
+            "throughput",
+            "--flows",
+            "3",
+            "--queues",
+            "2",
+        ],
+        &["--flows 3", "queue"],
+    );
+    // Two flows split need four cores: two given.
+    refused(
+        &[
+            "run",
+            "--mode",
+            "throughput",
+            "--flows",
+            "2",
+            "--cores",
+            "0,1",
+        ],
+        &["--cores", "need 4 cores"],
+    );
+    refused(
+        &["run", "--mode", "throughput", "--cores", "0,4096"],
+        &["--cores", "4096"],
+    );
+    refused(
+        &["run", "--mode", "throughput", "--cores", "1-0"],
+        &["--cores", "empty range"],
+    );
+    refused(
+        &[
+            "run",
+            "--mode",
+            "icmp",
+            "--layout",
+            "colocated",
+            "--cores",
+            "0",
+        ],
+        &["--layout", "icmp"],
+    );
+    refused(
+        &[
+            "run",
+            "--mode",
+            "throughput",
+            "--threaded",
+            "on",
+            "--gro",
+            "on",
+            "--napi-cores",
+            "4096",
+        ],
+        &["--napi-cores", "4096"],
+    );
+    refused(
+        &["run", "--mode", "throughput", "--napi-cores", "0"],
+        &["--napi-cores", "--threaded on"],
+    );
+    assert_eq!(snapshot(), before, "nothing built");
+    drop(_lock);
+
+    // On a topology left up with two queues, a third flow is refused and the topology stays.
+    let _lock = HostLock::shared();
+    let id = test_id("fl3");
+    assert!(vethbench(&["up", "--id", id.as_str(), "--queues", "2"])
+        .status
+        .success());
+    let _down = Down(id.clone());
+    refused(
+        &[
+            "run",
+            "--on",
+            id.as_str(),
+            "--mode",
+            "throughput",
+            "--flows",
+            "3",
+            "--layout",
+            "colocated",
+            "--cores",
+            "0,1,0",
+        ],
+        &["--flows 3", "2 queue"],
+    );
+    let out = vethbench(&[
+        "run",
+        "--on",
+        id.as_str(),
+        "--mode",
+        "throughput",
+        "--flows",
+        "2",
+        "--layout",
+        "colocated",
+        "--cores",
+        "0,1",
+        "--duration",
+        "0",
+        "--count",
+        "2000",
+        "--rate",
+        "20000",
+        "--warmup",
+        "0",
+        "--out",
+        fresh_dir("fl3").to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("flow 1: received"), "{stdout}");
+    assert!(stdout.contains("XDP frames per queue"), "{stdout}");
+}

@@ -158,3 +158,37 @@ fn a_colocated_flow_runs_on_one_core() {
         out.warnings
     );
 }
+
+#[test]
+fn kernel_stack_baselines_run_a_socket_pair_per_flow() {
+    if skip_without_root("kernel_stack_baselines_run_a_socket_pair_per_flow") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let mut t = TopologySpec::new(test_id("kflows"));
+    t.queues = 2;
+    let topo = Topology::create(&t).expect("topology");
+    for mode in [Mode::UdpFlood, Mode::UdpPingpong, Mode::Icmp] {
+        let mut s = spec(mode, Layout::Split);
+        s.count = Some(2_000);
+        if mode.closed_loop() {
+            s.rate = None;
+        }
+        let out = run(topo.info(), &s).unwrap_or_else(|e| panic!("{}: {e}", mode.name()));
+        assert_eq!(out.per_flow.len(), 2, "{}", mode.name());
+        for f in &out.per_flow {
+            assert!(f.received > 0, "{} flow {}: {f:?}", mode.name(), f.flow);
+        }
+        let received: u64 = out.per_flow.iter().map(|f| f.accounting.received).sum();
+        assert_eq!(received, out.accounting.received, "{}", mode.name());
+        assert_eq!(
+            out.accounting.unexplained,
+            0,
+            "{}: {:?}",
+            mode.name(),
+            out.accounting
+        );
+        let cpu = out.cpu.expect("cpu");
+        assert_eq!(cpu.workers.len(), if mode == Mode::Icmp { 2 } else { 4 });
+    }
+}

@@ -25,7 +25,7 @@ pub use names::{RunId, Side, MAX_ID_LEN};
 pub use settings::{XdpMode, XskConfig};
 pub use spec::{Layout, RunSpec};
 pub use topology::{
-    format_mac, Endpoint, Mac, Middle, TopologyInfo, MIDDLE_LINK_ROLES, MIDDLE_ROLE,
+    format_mac, Endpoint, Mac, Middle, NapiThread, TopologyInfo, MIDDLE_LINK_ROLES, MIDDLE_ROLE,
 };
 pub use topology_spec::{SysctlSpec, TopologyKind, TopologySpec, MAX_MTU, MAX_QUEUES, MIN_MTU};
 pub use usage::{usage, UsageError};

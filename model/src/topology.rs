@@ -48,6 +48,17 @@ impl TryFrom<String> for Mac {
     }
 }
 
+/// A NAPI kernel thread of a veth end, pinned.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NapiThread {
+    /// Its pid.
+    pub pid: u32,
+    /// Its name (`napi/<dev>-<napi id>`, cut to 15 bytes by the kernel).
+    pub name: String,
+    /// The cores it may run on, as read back.
+    pub cores: Vec<usize>,
+}
+
 /// One end of the pair as the kernel reports it after setup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Endpoint {
@@ -81,6 +92,9 @@ pub struct Endpoint {
     pub tx_checksum: bool,
     /// Threaded NAPI (/sys/class/net/<dev>/threaded).
     pub threaded_napi: bool,
+    /// Its NAPI threads as pinned with `--napi-cores` (affinity read back); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub napi_threads: Vec<NapiThread>,
     /// /sys/class/net/<dev>/napi_defer_hard_irqs.
     pub napi_defer_hard_irqs: u32,
     /// /sys/class/net/<dev>/gro_flush_timeout, ns.

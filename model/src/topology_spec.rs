@@ -95,6 +95,10 @@ pub struct TopologySpec {
     pub tx_checksum: Option<bool>,
     /// Threaded NAPI on both ends (`--threaded`); needs NAPI, i.e. `--gro on` (or XDP attached).
     pub threaded_napi: Option<bool>,
+    /// Cores the NAPI threads of each end are pinned to (`--napi-cores`, with `--threaded on`):
+    /// the thread of rx queue i on the i-th core of the list (round robin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub napi_cores: Option<Vec<usize>>,
     /// `napi_defer_hard_irqs` of both ends (`--napi-defer-hard-irqs`), for busy polling.
     pub napi_defer_hard_irqs: Option<u32>,
     /// `gro_flush_timeout` of both ends in ns (`--gro-flush-timeout`), for busy polling.
@@ -114,6 +118,7 @@ impl TopologySpec {
             gro: None,
             tx_checksum: None,
             threaded_napi: None,
+            napi_cores: None,
             napi_defer_hard_irqs: None,
             gro_flush_timeout_ns: None,
             sysctls: SysctlSpec::default(),
@@ -175,6 +180,19 @@ impl TopologySpec {
                 &"off",
                 "same-ns needs accept_local on (frames arriving with a local source address would be dropped); leave it at its default".into(),
             ));
+        }
+        if let Some(cores) = &self.napi_cores {
+            if self.threaded_napi != Some(true) || cores.is_empty() {
+                return Err(bad(
+                    "--napi-cores",
+                    &cores
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    "pins NAPI threads, which exist only with `--threaded on --gro on`; give at least one core".into(),
+                ));
+            }
         }
         if self.threaded_napi == Some(true) && self.gro != Some(true) {
             return Err(bad(

@@ -75,3 +75,28 @@ fn the_latency_spectrum_is_drawn_from_stored_histograms() {
     assert!(page.contains("RTT by percentile"), "spectrum drawn");
     assert!(page.contains("99.9%"), "percentile ticks");
 }
+
+#[test]
+fn flows_are_plotted_against_the_ideal_line() {
+    let mut records = Vec::new();
+    for (flows, pps) in [(1, 0.4e6), (2, 0.75e6)] {
+        let mut spec = fixture::spec(Mode::Throughput, [0, 1]);
+        spec.flows = flows;
+        spec.layout = model::Layout::Colocated;
+        spec.cores = (0..flows as usize).collect();
+        let mut r = fixture::suite_record();
+        r.scenarios.clear();
+        r.add_trial(&spec, fixture::trial(Mode::Throughput, 64, pps, None));
+        records.push((format!("flows-{flows}.json"), r));
+    }
+    let page = html(&records, None).expect("report");
+    assert!(page.contains("Scaling with flows"));
+    assert!(page.contains("Received rate by flows"), "the plot is drawn");
+    assert!(
+        page.contains("ideal: throughput 64 B colocated"),
+        "with its ideal line"
+    );
+    // One flow count only: no scaling plot.
+    let page = html(&records[..1], None).expect("report");
+    assert!(!page.contains("Received rate by flows"));
+}

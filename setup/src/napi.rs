@@ -109,3 +109,55 @@ pub fn set_threaded(dev: &str, on: bool) -> Result<(), SetupError> {
         })
     })
 }
+
+/// The kernel threads whose name starts with `napi/`: (pid, name).
+fn napi_kthreads() -> Vec<(u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        let comm = comm.trim();
+        comm.starts_with("napi/").then(|| (pid, comm.to_string()))
+    })
+    .collect()
+}
+
+/// Turns threaded NAPI of `dev` on and returns the NAPI threads the kernel created for it (the
+/// `napi/<dev>-<id>` kernel threads that were not there before; their 15-byte names may cut the
+/// device name short, so the new ones are told apart by appearing, and checked by prefix).
+pub fn set_threaded_and_find(dev: &str) -> Result<Vec<(u32, String)>, SetupError> {
+    let before = napi_kthreads();
+    set_threaded(dev, true)?;
+    // Kernels since 6.4 show kernel threads' full names; older ones cut them to 15 bytes.
+    let full = format!("napi/{dev}-");
+    let cut: String = full.chars().take(15).collect();
+    let ours = |name: &str| name.starts_with(&full) || (name.len() == 15 && name.starts_with(&cut));
+    let mut new: Vec<(u32, String)> = napi_kthreads()
+        .into_iter()
+        .filter(|(pid, name)| !before.iter().any(|(p, _)| p == pid) && ours(name))
+        .collect();
+    // In rx queue order: NAPI ids grow with the queue. Where the kernel cut a name short of its
+    // id, by pid, newest first (the kernel walks the device's NAPI list, last added first).
+    let id = |name: &str| -> Option<u64> { name.strip_prefix(&full)?.parse().ok() };
+    if new.iter().all(|(_, n)| id(n).is_some()) {
+        new.sort_by_key(|(_, n)| id(n));
+    } else {
+        new.sort_by_key(|(pid, _)| std::cmp::Reverse(*pid));
+    }
+    Ok(new)
+}
+
+/// Pins thread `pid` to `core` and reads its affinity back.
+pub fn pin_thread(pid: u32, core: usize) -> Result<Vec<usize>, SetupError> {
+    let mut set = nix::sched::CpuSet::new();
+    let what = || format!("pin NAPI thread {pid} to core {core}");
+    set.set(core).map_err(|e| SetupError::sys(&what(), e))?;
+    let p = nix::unistd::Pid::from_raw(pid as i32);
+    nix::sched::sched_setaffinity(p, &set).map_err(|e| SetupError::sys(&what(), e))?;
+    let got = nix::sched::sched_getaffinity(p).map_err(|e| SetupError::sys(&what(), e))?;
+    Ok((0..nix::sched::CpuSet::count())
+        .filter(|&c| got.is_set(c).unwrap_or(false))
+        .collect())
+}

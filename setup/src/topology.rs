@@ -15,7 +15,7 @@ use crate::{
     ethtool, napi, sysctl, teardown, Addressing, RunId, RunRecord, SetupError, Side, TopologyKind,
     TopologySpec, ADDRESSING, ROUTED_ADDRESSING,
 };
-use model::{Endpoint, Mac, TopologyInfo, MIDDLE_LINK_ROLES, MIDDLE_ROLE};
+use model::{Endpoint, Mac, NapiThread, TopologyInfo, MIDDLE_LINK_ROLES, MIDDLE_ROLE};
 
 /// The address plan of a topology kind.
 fn addressing(kind: TopologyKind) -> Addressing {
@@ -352,9 +352,21 @@ fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError
             let link = netlink::link_by_name(&handle, &dev).await?;
             Ok((link, features))
         })?;
-        if let Some(on) = spec.threaded_napi {
-            napi::set_threaded(&dev, on)?;
-        }
+        let napi_threads = match (&spec.napi_cores, spec.threaded_napi) {
+            (Some(cores), Some(true)) => napi::set_threaded_and_find(&dev)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, (pid, name))| {
+                    let cores = napi::pin_thread(pid, cores[i % cores.len()])?;
+                    Ok(NapiThread { pid, name, cores })
+                })
+                .collect::<Result<Vec<_>, SetupError>>()?,
+            (_, Some(on)) => {
+                napi::set_threaded(&dev, on)?;
+                Vec::new()
+            }
+            (_, None) => Vec::new(),
+        };
         let (defer, flush) = napi::tune(
             &dev,
             napi::NapiTuning {
@@ -383,6 +395,7 @@ fn configure_end(spec: &TopologySpec, side: Side) -> Result<Endpoint, SetupError
             gro: features[0],
             tx_checksum: features[1],
             threaded_napi: napi::threaded(&dev)?,
+            napi_threads,
             napi_defer_hard_irqs: defer,
             gro_flush_timeout_ns: flush,
             sysctls,
@@ -435,6 +448,22 @@ fn check_applied(
     ];
     if let Some(err) = checks.into_iter().flatten().next() {
         return Err(err);
+    }
+    if let Some(cores) = &spec.napi_cores {
+        let pinned = |i: usize, t: &NapiThread| t.cores == [cores[i % cores.len()]];
+        let all = e.napi_threads.iter().enumerate().all(|(i, t)| pinned(i, t));
+        if e.napi_threads.is_empty() || !all {
+            return Err(SetupError::NotApplied {
+                what: "NAPI thread pinning",
+                interface: e.interface.clone(),
+                wanted: format!("cores {cores:?}"),
+                actual: if e.napi_threads.is_empty() {
+                    "no NAPI thread of the device appeared".into()
+                } else {
+                    format!("{:?}", e.napi_threads)
+                },
+            });
+        }
     }
     for (key, value) in plan {
         if e.sysctls.get(key) != Some(value) {

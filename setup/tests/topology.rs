@@ -421,3 +421,36 @@ fn same_ns_needs_accept_local() {
     let err = Topology::create(&spec).err().expect("refused").to_string();
     assert!(err.contains("--accept-local"), "{err}");
 }
+
+#[test]
+fn napi_threads_are_pinned_and_read_back() {
+    if skip_without_root("napi_threads_are_pinned_and_read_back") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let mut spec = TopologySpec::new(test_id("napi"));
+    spec.queues = 2;
+    spec.gro = Some(true);
+    spec.threaded_napi = Some(true);
+    spec.napi_cores = Some(vec![1, 0]);
+    let topo = Topology::create(&spec).expect("topology");
+    for e in &topo.info().endpoints {
+        assert_eq!(
+            e.napi_threads.len(),
+            2,
+            "a thread per rx queue: {:?}",
+            e.napi_threads
+        );
+        for (i, t) in e.napi_threads.iter().enumerate() {
+            assert!(t.name.starts_with("napi/"), "{t:?}");
+            assert_eq!(t.cores, vec![[1, 0][i]], "{t:?}");
+            // An independent reader: the kernel's own view of the thread's affinity.
+            let status = std::fs::read_to_string(format!("/proc/{}/status", t.pid)).unwrap();
+            let allowed = status
+                .lines()
+                .find(|l| l.starts_with("Cpus_allowed_list:"))
+                .unwrap();
+            assert!(allowed.ends_with(&format!("\t{}", [1, 0][i])), "{allowed}");
+        }
+    }
+}

@@ -42,6 +42,10 @@ pub struct TopologyArgs {
     /// Threaded NAPI on both ends (needs --gro on: veth has NAPI only with GRO or XDP).
     #[arg(long)]
     pub threaded: Option<Toggle>,
+    /// Pin each end's NAPI threads (with --threaded on): the thread of rx queue i to the i-th
+    /// core of the list (round robin); read back and recorded.
+    #[arg(long, value_name = "LIST", value_parser = super::run::parse_cores)]
+    pub napi_cores: Option<super::run::CoreList>,
     /// napi_defer_hard_irqs of both ends (busy polling: empty polls before interrupts return).
     #[arg(long, value_name = "N")]
     pub napi_defer_hard_irqs: Option<u32>,
@@ -75,6 +79,7 @@ impl TopologyArgs {
             gro: self.gro.map(bool::from),
             tx_checksum: self.tx_checksum.map(bool::from),
             threaded_napi: self.threaded.map(bool::from),
+            napi_cores: self.napi_cores.clone().map(|c| c.0),
             napi_defer_hard_irqs: self.napi_defer_hard_irqs,
             gro_flush_timeout_ns: self.gro_flush_timeout,
             sysctls: SysctlSpec {
@@ -88,6 +93,19 @@ impl TopologyArgs {
             },
         };
         spec.validate()?;
+        let available = bench::scenario::available_cores();
+        if let Some(core) = spec
+            .napi_cores
+            .iter()
+            .flatten()
+            .find(|c| !available.contains(c))
+        {
+            return Err(model::usage(
+                "--napi-cores",
+                core,
+                "not a core this process may run on",
+            ));
+        }
         Ok(spec)
     }
 }

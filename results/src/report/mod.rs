@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use model::outcome::histogram_from_v2_base64;
-use model::Mode;
+use model::{Metric, Mode};
 
 use crate::sweep::{is_default, knobs};
 use crate::{compare, Record, ScenarioRecord};
@@ -52,6 +52,12 @@ pub fn html(
         "Latency percentile spectrum",
         "Round-trip time against percentile (HdrHistogram of the trial nearest each scenario's median).",
         latency_spectrum(records).map_err(err)?,
+    );
+    section(
+        &mut body,
+        "Scaling with flows",
+        "Median received rate against the number of flows (socket pairs, one queue each), per mode, size and layout, with the ideal line: the one-flow rate times the flows.",
+        scaling(records).map_err(err)?,
     );
     section(
         &mut body,
@@ -133,13 +139,64 @@ fn scenarios(records: &[Labelled]) -> impl Iterator<Item = (&Record, &ScenarioRe
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => v[n / 2],
-        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    model::stats::median_of(&mut v)
+}
+
+/// Aggregate received rate against flows, per mode, size and layout, each with its ideal line
+/// (the one-flow rate times the flows); only groups measured at two flow counts or more.
+fn scaling(records: &[Labelled]) -> Result<Vec<String>, String> {
+    type Group = (String, usize, String);
+    let mut groups: BTreeMap<Group, BTreeMap<u32, Vec<f64>>> = BTreeMap::new();
+    for (_, s) in scenarios(records) {
+        if s.spec.mode.closed_loop() {
+            continue;
+        }
+        if let Some(e) = s.estimates.get(Metric::ReceivedPps.name()) {
+            let group = (
+                s.spec.mode.name().to_string(),
+                s.spec.size,
+                s.spec.layout.to_string(),
+            );
+            groups
+                .entry(group)
+                .or_default()
+                .entry(s.spec.flows)
+                .or_default()
+                .push(e.median / 1e6);
+        }
     }
+    let mut series = Vec::new();
+    for ((mode, size, layout), by_flows) in groups.into_iter().filter(|(_, f)| f.len() > 1) {
+        let points: Vec<(f64, f64)> = by_flows
+            .into_iter()
+            .map(|(f, v)| (f64::from(f), median(v)))
+            .collect();
+        let one = points.iter().find(|(f, _)| *f == 1.0).map(|(_, r)| *r);
+        if let Some(one) = one {
+            series.push(Series {
+                label: format!("ideal: {mode} {size} B {layout}"),
+                points: points.iter().map(|(f, _)| (*f, one * f)).collect(),
+            });
+        }
+        series.push(Series {
+            label: format!("{mode} {size} B {layout}"),
+            points,
+        });
+    }
+    if series.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![line_chart(&LineChart {
+        title: "Received rate by flows",
+        x_desc: "flows",
+        y_desc: "Mpps",
+        x_axis: Axis::Linear,
+        y_axis: Axis::Linear,
+        x_label: &|x| format!("{x:.0}"),
+        series: &series,
+        x_range: None,
+        legend: SeriesLabelPosition::UpperLeft,
+    })?])
 }
 
 fn kind(mode: Mode) -> &'static str {
