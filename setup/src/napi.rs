@@ -153,10 +153,10 @@ pub fn set_threaded_and_find(dev: &str) -> Result<Vec<(u32, String)>, SetupError
 pub fn pin_thread(pid: u32, core: usize) -> Result<Vec<usize>, SetupError> {
     let mut set = nix::sched::CpuSet::new();
     let what = || format!("pin NAPI thread {pid} to core {core}");
-    set.set(core).map_err(|e| SetupError::sys(&what(), e))?;
+    set.set(core).map_err(|e| SetupError::sys(what(), e))?;
     let p = nix::unistd::Pid::from_raw(pid as i32);
-    nix::sched::sched_setaffinity(p, &set).map_err(|e| SetupError::sys(&what(), e))?;
-    let got = nix::sched::sched_getaffinity(p).map_err(|e| SetupError::sys(&what(), e))?;
+    nix::sched::sched_setaffinity(p, &set).map_err(|e| SetupError::sys(what(), e))?;
+    let got = nix::sched::sched_getaffinity(p).map_err(|e| SetupError::sys(what(), e))?;
     Ok((0..nix::sched::CpuSet::count())
         .filter(|&c| got.is_set(c).unwrap_or(false))
         .collect())
