@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use model::cpu::{core_shares, proc_stat, CoreShares, ThreadUsage};
+use model::cpu::{core_shares, proc_stat, CoreShares, ThreadUsage, WorkerCpu};
 use model::interval::Interval;
 
 use crate::cpu::measure;
@@ -70,6 +70,31 @@ pub struct Finished<T> {
     pub out: T,
     /// What its thread used over its loop (unknown if unreadable).
     pub cpu: Option<ThreadUsage>,
+}
+
+/// Each side's worker costs, from every finished worker whose `side_frames` says which side it
+/// drove (0 for A, 1 for B) and how many frames it handled; `None` for a side with a worker whose
+/// counters could not be read (unknown, never zero) or with no worker.
+pub fn worker_cpu<T>(
+    workers: &[Finished<T>],
+    side_frames: impl Fn(&T) -> Option<(usize, u64)>,
+    spins: bool,
+) -> [Option<Vec<WorkerCpu>>; 2] {
+    let mut sides: [Option<Vec<WorkerCpu>>; 2] = [Some(Vec::new()), Some(Vec::new())];
+    for w in workers {
+        let Some((side, frames)) = side_frames(&w.out) else {
+            continue;
+        };
+        match w.cpu {
+            Some(u) => {
+                if let Some(v) = sides[side].as_mut() {
+                    v.push(WorkerCpu::new(w.core, u, frames, spins));
+                }
+            }
+            None => sides[side] = None,
+        }
+    }
+    sides.map(|s| s.filter(|v| !v.is_empty()))
 }
 
 /// What a harnessed run gives back.

@@ -224,6 +224,49 @@ pub struct FlowOutcome {
     pub other_flow: u64,
 }
 
+impl FlowOutcome {
+    /// Flow `flow`'s figures: its counts over the run's window `window_s`, its latencies and
+    /// accounting, and the frames of other flows its socket saw.
+    pub fn new(
+        flow: u32,
+        m: Measured,
+        l: &Latencies,
+        accounting: Accounting,
+        other_flow: u64,
+        window_s: f64,
+    ) -> FlowOutcome {
+        FlowOutcome {
+            flow,
+            sent: m.sent,
+            received: m.received,
+            received_pps: per_second(m.received, window_s),
+            loss_pct: loss_pct(m),
+            rtt: l.rtt,
+            one_way_a2b: l.a2b,
+            accounting,
+            other_flow,
+        }
+    }
+}
+
+/// `n` frames over `window_s` seconds, per second; 0 over no time.
+fn per_second(n: u64, window_s: f64) -> f64 {
+    if window_s > 0.0 {
+        n as f64 / window_s
+    } else {
+        0.0
+    }
+}
+
+/// The lost share of the measured frames, percent; 0 with none sent.
+fn loss_pct(m: Measured) -> f64 {
+    if m.sent > 0 {
+        100.0 * m.sent.saturating_sub(m.received) as f64 / m.sent as f64
+    } else {
+        0.0
+    }
+}
+
 /// What one veth queue's XDP counters saw over a run (`ethtool -S`: `rx_queue_<q>_xdp_*`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueueCount {
@@ -332,13 +375,7 @@ impl RunOutcome {
             ));
         }
         let window_s = m.window_ns as f64 / 1e9;
-        let rate = |n: u64| {
-            if window_s > 0.0 {
-                n as f64 / window_s
-            } else {
-                0.0
-            }
-        };
+        let rate = |n: u64| per_second(n, window_s);
         RunOutcome {
             mode: spec.mode,
             size: spec.size,
@@ -353,11 +390,7 @@ impl RunOutcome {
             offered_pps: rate(m.sent),
             received_pps: rate(m.received),
             received_gbps: rate(m.received) * spec.size as f64 * 8.0 / 1e9,
-            loss_pct: if m.sent > 0 {
-                100.0 * m.sent.saturating_sub(m.received) as f64 / m.sent as f64
-            } else {
-                0.0
-            },
+            loss_pct: loss_pct(m),
             rtt: latencies.rtt,
             one_way_a2b: latencies.a2b,
             one_way_b2a: latencies.b2a,

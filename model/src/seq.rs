@@ -21,6 +21,16 @@ pub struct SeqCounts {
     pub too_old: u64,
 }
 
+impl SeqCounts {
+    /// Adds another flow's counts.
+    pub fn add(&mut self, o: &SeqCounts) {
+        self.received += o.received;
+        self.reordered += o.reordered;
+        self.duplicated += o.duplicated;
+        self.too_old += o.too_old;
+    }
+}
+
 /// Tracks one flow's sequence numbers.
 pub struct SeqTracker {
     /// Next expected sequence, extended to 64 bits.

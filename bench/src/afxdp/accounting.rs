@@ -48,13 +48,6 @@ fn add_xsk(a: &mut XskStats, b: &XskStats) {
     a.tx_ring_empty_descs += b.tx_ring_empty_descs;
 }
 
-fn add_seq(a: &mut SeqCounts, b: &SeqCounts) {
-    a.received += b.received;
-    a.reordered += b.reordered;
-    a.duplicated += b.duplicated;
-    a.too_old += b.too_old;
-}
-
 fn add_hist(a: &mut Histogram<u64>, b: &Histogram<u64>) {
     // Same bounds on both sides ([`histogram`]): adding cannot fail.
     let _ = a.add(b);
@@ -82,7 +75,7 @@ fn merge(flows: &[FlowWork]) -> FlowWork {
         gen.sent_measured += g.sent_measured;
         gen.window_ns = gen.window_ns.max(g.window_ns);
         gen.returned_total += g.returned_total;
-        add_seq(&mut gen.returned, &g.returned);
+        gen.returned.add(&g.returned);
         add_hist(&mut gen.rtt, &g.rtt);
         add_hist(&mut gen.a2b, &g.a2b);
         add_hist(&mut gen.b2a, &g.b2a);
@@ -107,7 +100,7 @@ fn merge(flows: &[FlowWork]) -> FlowWork {
             }
             (Some(BOut::Sink(t)), Some(BOut::Sink(s))) => {
                 t.received_total += s.received_total;
-                add_seq(&mut t.received, &s.received);
+                t.received.add(&s.received);
                 add_hist(&mut t.one_way, &s.one_way);
                 t.other_flow += s.other_flow;
                 add_xsk(&mut t.xsk, &s.xsk);
@@ -286,29 +279,18 @@ fn flow_outcome(
             .sum(),
     };
     let f = figures(spec, w, None, sunk, crossed);
-    let m = f.measured;
-    Some(FlowOutcome {
+    let other_flow = match &w.b {
+        Some(BOut::Sink(s)) => s.other_flow,
+        _ => crossed.here,
+    };
+    Some(FlowOutcome::new(
         flow,
-        sent: m.sent,
-        received: m.received,
-        received_pps: if window_s > 0.0 {
-            m.received as f64 / window_s
-        } else {
-            0.0
-        },
-        loss_pct: if m.sent > 0 {
-            100.0 * m.sent.saturating_sub(m.received) as f64 / m.sent as f64
-        } else {
-            0.0
-        },
-        rtt: f.latencies.rtt,
-        one_way_a2b: f.latencies.a2b,
-        accounting: f.accounting,
-        other_flow: match &w.b {
-            Some(BOut::Sink(s)) => s.other_flow,
-            _ => crossed.here,
-        },
-    })
+        f.measured,
+        &f.latencies,
+        f.accounting,
+        other_flow,
+        window_s,
+    ))
 }
 
 /// Warnings about the flows and the queues they travelled.

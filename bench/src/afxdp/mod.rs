@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use bpf::{Attached, Program, XdpMode, XdpProgram};
-use model::cpu::{CpuAccounting, WorkerCpu};
+use model::cpu::CpuAccounting;
 use model::frame::{self, FrameSpec};
 use model::interval::Interval;
 use model::outcome::RunOutcome;
@@ -123,32 +123,6 @@ pub fn check_queues(topo: &TopologyInfo, spec: &RunSpec) -> Result<(), BenchErro
     Ok(())
 }
 
-/// Each worker's cost, A's (and colocated) then B's; `None` for a side with a worker whose
-/// counters could not be read.
-fn worker_cpu(workers: &[Finished<Work>]) -> [Option<Vec<WorkerCpu>>; 2] {
-    let mut sides: [Option<Vec<WorkerCpu>>; 2] = [Some(Vec::new()), Some(Vec::new())];
-    for w in workers {
-        let (side, frames) = match (&w.out.gen, &w.out.b) {
-            (Some(g), _) => (0, g.sent_total),
-            (None, Some(BOut::Sink(s))) => (1, s.received_total),
-            (None, Some(BOut::Reflect(r))) => (1, r.reflected),
-            (None, None) => continue,
-        };
-        match w.cpu {
-            Some(u) => {
-                if let Some(v) = sides[side].as_mut() {
-                    v.push(WorkerCpu::new(w.core, u, frames, true));
-                }
-            }
-            None => sides[side] = None,
-        }
-    }
-    if sides[1].as_ref().is_some_and(|v| v.is_empty()) {
-        sides[1] = None;
-    }
-    sides
-}
-
 /// Gathers the workers' counts flow by flow.
 fn by_flow(spec: &RunSpec, workers: Vec<Finished<Work>>) -> Vec<FlowWork> {
     let mut gens: Vec<Option<crate::engine::GenOutcome>> = (0..spec.flows).map(|_| None).collect();
@@ -204,7 +178,16 @@ pub fn run(
         on_interval,
     )?;
     drop(progs);
-    let [a_cpu, b_cpu] = worker_cpu(&h.workers);
+    let [a_cpu, b_cpu] = harness::worker_cpu(
+        &h.workers,
+        |w: &Work| match (&w.gen, &w.b) {
+            (Some(g), _) => Some((0, g.sent_total)),
+            (None, Some(BOut::Sink(s))) => Some((1, s.received_total)),
+            (None, Some(BOut::Reflect(r))) => Some((1, r.reflected)),
+            (None, None) => None,
+        },
+        true,
+    );
     let flows = by_flow(spec, h.workers);
     let mut out = outcome(spec, &flows, &Deltas::between(&h.before, &h.after));
     out.set_cpu(CpuAccounting::new(a_cpu, b_cpu, h.cores));

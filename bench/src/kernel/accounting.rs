@@ -155,13 +155,6 @@ fn figures(w: &FlowWork, d: Option<&Deltas>) -> Figures {
     }
 }
 
-fn add_seq(a: &mut SeqCounts, b: &SeqCounts) {
-    a.received += b.received;
-    a.reordered += b.reordered;
-    a.duplicated += b.duplicated;
-    a.too_old += b.too_old;
-}
-
 /// The flows taken together.
 fn merge(flows: &[FlowWork]) -> Option<FlowWork> {
     let first = flows.first()?;
@@ -205,7 +198,7 @@ fn merge(flows: &[FlowWork]) -> Option<FlowWork> {
             for f in flows {
                 if let Some(BOut::Flood(r)) = &f.b {
                     m.received_total += r.received_total;
-                    add_seq(&mut m.received, &r.received);
+                    m.received.add(&r.received);
                     let _ = m.one_way.add(&r.one_way);
                 }
             }
@@ -218,26 +211,7 @@ fn merge(flows: &[FlowWork]) -> Option<FlowWork> {
 /// One flow's own figures over the run's window `window_s`.
 fn flow_outcome(flow: u32, w: &FlowWork, window_s: f64) -> FlowOutcome {
     let f = figures(w, None);
-    let m = f.measured;
-    FlowOutcome {
-        flow,
-        sent: m.sent,
-        received: m.received,
-        received_pps: if window_s > 0.0 {
-            m.received as f64 / window_s
-        } else {
-            0.0
-        },
-        loss_pct: if m.sent > 0 {
-            100.0 * m.sent.saturating_sub(m.received) as f64 / m.sent as f64
-        } else {
-            0.0
-        },
-        rtt: f.latencies.rtt,
-        one_way_a2b: f.latencies.a2b,
-        accounting: f.accounting,
-        other_flow: 0,
-    }
+    FlowOutcome::new(flow, f.measured, &f.latencies, f.accounting, 0, window_s)
 }
 
 /// The outcome of a kernel-stack run: in aggregate, and per flow with more than one.

@@ -21,7 +21,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use model::cpu::{CpuAccounting, WorkerCpu};
+use model::cpu::CpuAccounting;
 use model::frame;
 use model::interval::Interval;
 use model::outcome::RunOutcome;
@@ -173,29 +173,6 @@ fn client<'a>(
     }
 }
 
-/// Each side's worker costs; `None` for a side with a worker whose counters could not be read.
-fn worker_cpu(workers: &[Finished<Work>]) -> [Option<Vec<WorkerCpu>>; 2] {
-    let mut sides: [Option<Vec<WorkerCpu>>; 2] = [Some(Vec::new()), Some(Vec::new())];
-    for w in workers {
-        let (side, frames) = match &w.out {
-            Work::A(a) => (0, a.sent_total()),
-            Work::B(b) => (1, b.handled()),
-        };
-        match w.cpu {
-            Some(u) => {
-                if let Some(v) = sides[side].as_mut() {
-                    v.push(WorkerCpu::new(w.core, u, frames, false));
-                }
-            }
-            None => sides[side] = None,
-        }
-    }
-    if sides[1].as_ref().is_some_and(|v| v.is_empty()) {
-        sides[1] = None;
-    }
-    sides
-}
-
 /// Gathers the workers' counts flow by flow.
 fn by_flow(spec: &RunSpec, workers: Vec<Finished<Work>>) -> Vec<FlowWork> {
     let mut a: Vec<Option<AOut>> = (0..spec.flows).map(|_| None).collect();
@@ -248,7 +225,14 @@ pub fn run(
             h.after.snmp[1].since(&h.before.snmp[1]),
         ],
     };
-    let [a_cpu, b_cpu] = worker_cpu(&h.workers);
+    let [a_cpu, b_cpu] = harness::worker_cpu(
+        &h.workers,
+        |w: &Work| match w {
+            Work::A(a) => Some((0, a.sent_total())),
+            Work::B(b) => Some((1, b.handled())),
+        },
+        false,
+    );
     let flows = by_flow(spec, h.workers);
     let mut out = outcome(spec, &flows, &d).ok_or_else(|| BenchError::Counter {
         what: "the workers' counts".into(),

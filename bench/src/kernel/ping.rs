@@ -169,10 +169,7 @@ impl PingOutcome {
         self.sent_measured += o.sent_measured;
         self.window_ns = self.window_ns.max(o.window_ns);
         self.received_total += o.received_total;
-        self.received.received += o.received.received;
-        self.received.reordered += o.received.reordered;
-        self.received.duplicated += o.received.duplicated;
-        self.received.too_old += o.received.too_old;
+        self.received.add(&o.received);
         // Same bounds everywhere ([`histogram`]): adding cannot fail.
         let _ = self.rtt.add(&o.rtt);
         let _ = self.a2b.add(&o.a2b);
