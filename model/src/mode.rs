@@ -182,6 +182,9 @@ const AF_XDP_CLOSED: &[Setting] = &[
     Setting::Layout,
 ];
 
+/// The kernel-stack ping-pong modes: a rate paces them like `ping -i`.
+const KERNEL_CLOSED: &[Setting] = &[Setting::Inflight, Setting::Rate, Setting::Flows];
+
 const RATE: &[Metric] = &[Metric::ReceivedPps, Metric::ACpuNsPerFrame];
 const RATE_AND_ONE_WAY: &[Metric] = &[
     Metric::ReceivedPps,
@@ -279,7 +282,7 @@ pub const MODES: [ModeRow; 8] = [
         pace: Loop::Closed,
         returns: true,
         one_way: false,
-        settings: &[Setting::Inflight, Setting::Flows],
+        settings: KERNEL_CLOSED,
         judged: RATE_AND_RTT,
     },
     ModeRow {
@@ -292,7 +295,7 @@ pub const MODES: [ModeRow; 8] = [
         pace: Loop::Closed,
         returns: true,
         one_way: true,
-        settings: &[Setting::Inflight, Setting::Flows],
+        settings: KERNEL_CLOSED,
         judged: RATE_AND_RTT,
     },
     ModeRow {
@@ -390,14 +393,11 @@ mod tests {
     }
 
     #[test]
-    fn rate_only_for_open_loop_and_inflight_only_for_closed_loop() {
+    fn rate_paces_open_loop_and_kernel_ping_modes_and_inflight_only_closed_loop() {
         for r in MODES {
-            assert_eq!(
-                r.settings.contains(&Setting::Rate),
-                r.pace == Loop::Open,
-                "{}",
-                r.name
-            );
+            // The kernel stack's ping modes take a rate like `ping -i`.
+            let paced = r.pace == Loop::Open || r.path == Path::KernelStack;
+            assert_eq!(r.settings.contains(&Setting::Rate), paced, "{}", r.name);
             assert_eq!(
                 r.settings.contains(&Setting::Inflight),
                 r.pace == Loop::Closed,

@@ -298,12 +298,12 @@ impl Record {
             .iter()
             .filter_map(|s| {
                 let (metric, pick): (&str, fn(&RunOutcome) -> f64) =
-                    if s.estimates.contains_key("rtt_p50_us") {
-                        ("rtt_p50_us", |o| {
+                    if s.estimates.contains_key(Metric::RttP50Us.name()) {
+                        (Metric::RttP50Us.name(), |o| {
                             o.rtt.map(|l| l.p50_ns as f64 / 1e3).unwrap_or(f64::MAX)
                         })
                     } else {
-                        ("received_pps", |o| o.received_pps)
+                        (Metric::ReceivedPps.name(), |o| o.received_pps)
                     };
                 let median = s.estimates.get(metric)?.median;
                 s.complete_trials()
@@ -345,7 +345,7 @@ impl Record {
             .retain(|w| !matches!(w, Warning::HighVariation { scenario, .. } if *scenario == key));
         for (metric, e) in &self.scenarios[trial].estimates {
             // Loss near zero makes its CV meaningless; judge rates and latencies.
-            if e.n > 1 && e.cv > 0.05 && metric != "loss_pct" {
+            if e.n > 1 && e.cv > 0.05 && metric != Metric::LossPct.name() {
                 self.warnings.push(Warning::HighVariation {
                     scenario: key.clone(),
                     metric: metric.clone(),

@@ -93,7 +93,11 @@ fn candidates<'a>(points: &'a [(String, Record)], metric: &str) -> Vec<Candidate
                 spec: &s.spec,
                 topology: &r.fingerprint.topology.spec,
                 median: s.estimates.get(metric)?.median,
-                loss: s.estimates.get("loss_pct").map(|e| e.median).unwrap_or(0.0),
+                loss: s
+                    .estimates
+                    .get(Metric::LossPct.name())
+                    .map(|e| e.median)
+                    .unwrap_or(0.0),
                 record: r,
             })
         })

@@ -131,7 +131,8 @@ pub struct RunArgs {
     /// Stop after this many measured frames (with --duration 0: only this).
     #[arg(long, value_name = "FRAMES")]
     pub count: Option<u64>,
-    /// Offered rate limit in frames per second (throughput, l2fwd, xdp-drop).
+    /// Offered rate limit in frames per second (throughput, l2fwd, xdp-drop, udp-flood); icmp and
+    /// udp-pingpong: requests per second, like `ping -i` (latency and xdp-tx pace by --inflight).
     #[arg(long, value_name = "PPS")]
     pub rate: Option<u64>,
     /// Frames in flight (latency, xdp-tx).

@@ -86,6 +86,13 @@ pub struct SweepArgs {
     /// Worker layouts (axis): split, colocated.
     #[arg(long, value_enum, value_name = "LAYOUT,...", value_delimiter = ',')]
     pub layout: Option<Vec<LayoutArg>>,
+    /// Threaded NAPI (axis): on, off (on turns GRO on unless --gro is an axis too).
+    #[arg(long, value_name = "on|off,...", value_delimiter = ',', value_parser = parse_toggle_list)]
+    pub threaded: Option<Vec<bool>>,
+    /// Cores the NAPI threads are pinned to (axis): core lists separated by '/', e.g. 0/1 or
+    /// 0,1/1,0 (turns threaded NAPI and GRO on).
+    #[arg(long, value_name = "LIST/LIST...", value_delimiter = '/', value_parser = parse_cores)]
+    pub napi_cores: Option<Vec<CoreList>>,
     /// Cores of the workers (0,1 or 0-15; default: the first ones this process may use); each
     /// point takes as many from the front as its flows and layout need.
     #[arg(long, value_name = "LIST", value_parser = parse_cores)]
@@ -136,6 +143,11 @@ impl SweepArgs {
             gro: self.gro.clone(),
             topology: self.topology.clone(),
             flows: self.flows.clone(),
+            threaded: self.threaded.clone(),
+            napi_cores: self
+                .napi_cores
+                .as_ref()
+                .map(|n| n.iter().map(|c| c.0.clone()).collect()),
             layout: self
                 .layout
                 .as_ref()

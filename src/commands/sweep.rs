@@ -1,6 +1,7 @@
 //! `vethbench sweep`: every point of a plan measured on its own topology group, stored as a record
 //! the moment it is measured, then the best point per objective.
 
+use model::Metric;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
@@ -243,7 +244,7 @@ fn headline(record: &Record) -> String {
             .and_then(|s| s.estimates.get(m))
             .map(|e| e.median)
     };
-    match (e("rtt_p50_us"), e("received_pps")) {
+    match (e(Metric::RttP50Us.name()), e(Metric::ReceivedPps.name())) {
         (Some(rtt), _) => format!("RTT p50 {rtt:.1} µs"),
         (None, Some(pps)) => format!("{:.3} Mpps", pps / 1e6),
         _ => "-".into(),
@@ -263,10 +264,10 @@ fn print_points(stored: &[(String, Record)]) {
         .map(|(k, r)| {
             vec![
                 k.clone(),
-                cell(r, "received_pps", 1e-6),
-                cell(r, "loss_pct", 1.0),
-                cell(r, "rtt_p50_us", 1.0),
-                cell(r, "rtt_p99_us", 1.0),
+                cell(r, Metric::ReceivedPps.name(), 1e-6),
+                cell(r, Metric::LossPct.name(), 1.0),
+                cell(r, Metric::RttP50Us.name(), 1.0),
+                cell(r, Metric::RttP99Us.name(), 1.0),
             ]
         })
         .collect();

@@ -60,6 +60,10 @@ pub struct Axes {
     pub flows: Option<Vec<u32>>,
     /// Worker layouts: split, colocated.
     pub layout: Option<Vec<Layout>>,
+    /// Threaded NAPI on the veth ends (on needs GRO: without a gro axis, GRO is turned on).
+    pub threaded: Option<Vec<bool>>,
+    /// Cores the NAPI threads are pinned to, a list per point (turns threaded NAPI and GRO on).
+    pub napi_cores: Option<Vec<Vec<usize>>>,
 }
 
 impl Axes {
@@ -78,6 +82,8 @@ impl Axes {
             topology: other.topology.or(self.topology),
             flows: other.flows.or(self.flows),
             layout: other.layout.or(self.layout),
+            threaded: other.threaded.or(self.threaded),
+            napi_cores: other.napi_cores.or(self.napi_cores),
         }
     }
 }
@@ -195,7 +201,9 @@ impl Axes {
         check_axis(&self.gro, "gro", place)?;
         check_axis(&self.topology, "topology", place)?;
         check_axis(&self.flows, "flows", place)?;
-        check_axis(&self.layout, "layout", place)
+        check_axis(&self.layout, "layout", place)?;
+        check_axis(&self.threaded, "threaded", place)?;
+        check_axis(&self.napi_cores, "napi_cores", place)
     }
 
     /// How many points the plan has (saturating: a product that overflows is far too many).
@@ -216,6 +224,8 @@ impl Axes {
             len(&self.topology),
             len(&self.flows),
             len(&self.layout),
+            len(&self.threaded),
+            len(&self.napi_cores),
         ]
         .into_iter()
         .fold(1usize, usize::saturating_mul)
@@ -296,9 +306,9 @@ pub struct Point {
 }
 
 impl Point {
-    /// What must be equal for two points to share a topology.
-    pub fn topology_group(&self) -> (TopologyKind, u32, Option<bool>) {
-        (self.topology.kind, self.topology.queues, self.topology.gro)
+    /// What must be equal for two points to share a topology: its whole spec.
+    pub fn topology_group(&self) -> &TopologySpec {
+        &self.topology
     }
 }
 
@@ -335,6 +345,32 @@ mod tests {
         let mut keys: Vec<&str> = p.iter().map(|x| x.key.as_str()).collect();
         keys.dedup();
         assert_eq!(keys.len(), 8, "keys are unique");
+    }
+
+    #[test]
+    fn flows_layouts_and_napi_threads_are_axes() {
+        let f = parse(
+            "[axes]\nflows = [1, 2]\nlayout = [\"split\", \"colocated\"]\nnapi_cores = [[0], [1]]\n[run]\ncores = [0, 1, 1, 0]\n",
+        )
+        .unwrap();
+        let p = points(&f.axes, &f.run, MAX_POINTS).unwrap();
+        assert_eq!(p.len(), 8);
+        for x in &p {
+            // One queue per flow, the cores the flows and layout need, NAPI threaded with GRO.
+            assert_eq!(x.topology.queues, x.run.flows);
+            assert_eq!(x.run.cores.len(), x.run.cores_needed());
+            assert_eq!(x.topology.threaded_napi, Some(true));
+            assert_eq!(x.topology.gro, Some(true));
+        }
+        assert!(
+            p.iter().any(|x| x.key.ends_with("-flows2-colocated-napi1")),
+            "{:?}",
+            p.iter().map(|x| &x.key).collect::<Vec<_>>()
+        );
+        // Two split flows need four cores: two are too few, named with the point.
+        let f = parse("[axes]\nflows = [2]\n[run]\ncores = [0, 1]\n").unwrap();
+        let err = points(&f.axes, &f.run, MAX_POINTS).unwrap_err().to_string();
+        assert!(err.contains("needs 4 cores"), "{err}");
     }
 
     #[test]

@@ -18,11 +18,16 @@ fn values<T: Clone>(axis: &Option<Vec<T>>, default: T) -> Vec<T> {
     axis.clone().unwrap_or_else(|| vec![default])
 }
 
+/// How many axes a plan has.
+const AXES: usize = 14;
+
 /// Every axis's values, defaults filled in.
 struct Grid {
     topology: Vec<TopologyKind>,
     queues: Vec<Option<u32>>,
     gro: Vec<Option<bool>>,
+    threaded: Vec<Option<bool>>,
+    napi_cores: Vec<Option<Vec<usize>>>,
     flows: Vec<u32>,
     layout: Vec<Layout>,
     mode: Vec<Mode>,
@@ -46,6 +51,16 @@ impl Grid {
                 .as_ref()
                 .map(|g| g.iter().map(|&b| Some(b)).collect())
                 .unwrap_or(vec![None]),
+            threaded: axes
+                .threaded
+                .as_ref()
+                .map(|t| t.iter().map(|&b| Some(b)).collect())
+                .unwrap_or(vec![None]),
+            napi_cores: axes
+                .napi_cores
+                .as_ref()
+                .map(|n| n.iter().map(|c| Some(c.clone())).collect())
+                .unwrap_or(vec![None]),
             flows: values(&axes.flows, 1),
             layout: values(&axes.layout, Layout::Split),
             mode: values(&axes.mode, Mode::Throughput),
@@ -58,11 +73,13 @@ impl Grid {
         }
     }
 
-    fn lens(&self) -> [usize; 12] {
+    fn lens(&self) -> [usize; AXES] {
         [
             self.topology.len(),
             self.queues.len(),
             self.gro.len(),
+            self.threaded.len(),
+            self.napi_cores.len(),
             self.flows.len(),
             self.layout.len(),
             self.mode.len(),
@@ -78,8 +95,19 @@ impl Grid {
 
 /// The stable name of a point (its record's file name).
 fn key(run: &RunSpec, t: &TopologySpec) -> String {
+    let napi = match (t.threaded_napi, &t.napi_cores) {
+        (_, Some(c)) => format!(
+            "-napi{}",
+            c.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join("_")
+        ),
+        (Some(on), None) => format!("-threaded{}", on_off(on)),
+        (None, None) => String::new(),
+    };
     format!(
-        "{}-{}B-{}-batch{}-ring{}-wakeup{}-busypoll{}-q{}-gro{}-{}{}",
+        "{}-{}B-{}-batch{}-ring{}-wakeup{}-busypoll{}-q{}-gro{}-{}{}{napi}",
         run.mode.name(),
         run.size,
         run.xdp_mode,
@@ -147,22 +175,22 @@ pub fn points(axes: &Axes, shared: &Shared, max_points: usize) -> Result<Vec<Poi
     let mut out: Vec<Point> = Vec::new();
     for n in 0..lens.iter().product::<usize>() {
         // Mixed-radix digits of n, the first axis the slowest.
-        let mut i = [0usize; 12];
+        let mut i = [0usize; AXES];
         let mut rest = n;
         for (k, len) in lens.iter().enumerate().rev() {
             i[k] = rest % len;
             rest /= len;
         }
         let mut run = base.clone();
-        run.flows = g.flows[i[3]];
-        run.layout = g.layout[i[4]];
-        run.mode = g.mode[i[5]];
-        run.size = g.size[i[6]];
-        run.xdp_mode = g.xdp_mode[i[7]];
-        run.xsk.batch = g.batch[i[8]];
-        run.xsk.ring = g.ring[i[9]];
-        run.xsk.need_wakeup = g.need_wakeup[i[10]];
-        run.xsk.busy_poll = g.busy_poll[i[11]];
+        run.flows = g.flows[i[5]];
+        run.layout = g.layout[i[6]];
+        run.mode = g.mode[i[7]];
+        run.size = g.size[i[8]];
+        run.xdp_mode = g.xdp_mode[i[9]];
+        run.xsk.batch = g.batch[i[10]];
+        run.xsk.ring = g.ring[i[11]];
+        run.xsk.need_wakeup = g.need_wakeup[i[12]];
+        run.xsk.busy_poll = g.busy_poll[i[13]];
         run.rate = shared.rate.filter(|_| !run.mode.closed_loop());
         // A setting the mode does not use (XDP mode for the kernel stack, ...) makes no point of
         // its own: the same measurement would be made again.
@@ -172,11 +200,30 @@ pub fn points(axes: &Axes, shared: &Shared, max_points: usize) -> Result<Vec<Poi
         // Flow i runs on queue i: without a queues axis, one queue per flow.
         t.queues = g.queues[i[1]].unwrap_or(run.flows);
         t.gro = g.gro[i[2]];
+        t.threaded_napi = g.threaded[i[3]];
+        t.napi_cores = g.napi_cores[i[4]].clone();
+        if t.napi_cores.is_some() {
+            t.threaded_napi = Some(true);
+        }
+        // Threaded NAPI needs NAPI, which veth has with GRO: on unless a gro axis says otherwise.
+        if t.threaded_napi == Some(true) && axes.gro.is_none() {
+            t.gro = Some(true);
+        }
         t.sysctls.accept_local = t.kind == TopologyKind::SameNs;
         t.validate()?;
         let key = key(&run, &t);
         let at_point = |reason: String| model::usage("sweep point", &key, reason);
         run.cores = cores(&run, shared, &available).map_err(at_point)?;
+        if let Some(c) = t
+            .napi_cores
+            .iter()
+            .flatten()
+            .find(|c| !available.contains(c))
+        {
+            return Err(at_point(format!(
+                "NAPI core {c} is not a core this process may run on"
+            )));
+        }
         if run.flows > t.queues {
             return Err(at_point(format!(
                 "{} flows need as many queues; the point has {}",

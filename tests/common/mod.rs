@@ -138,3 +138,13 @@ pub fn core_affinity_pin(core: usize) {
     set.set(core).expect("core number");
     nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).expect("pin");
 }
+
+/// `vethbench run --json` with no warm-up and `args`: its outcome, the run having succeeded.
+pub fn run_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["run", "--json", "--duration", "0", "--warmup", "0"];
+    all.extend_from_slice(args);
+    let o = vethbench(&all);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{all:?}: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{all:?}: {e}: {out}"))
+}

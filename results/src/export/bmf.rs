@@ -26,11 +26,15 @@ struct Metric {
 
 /// (record metric, BMF measure, factor to the measure's unit).
 const MEASURES: [(&str, &str, f64); 5] = [
-    ("received_pps", "throughput", 1.0),
-    ("rtt_p50_us", "latency", 1e3),
-    ("rtt_p99_us", "latency-p99", 1e3),
-    ("a2b_p50_us", "one-way-a-to-b", 1e3),
-    ("a_cpu_ns_per_frame", "sender-cpu-per-frame", 1.0),
+    (model::Metric::ReceivedPps.name(), "throughput", 1.0),
+    (model::Metric::RttP50Us.name(), "latency", 1e3),
+    (model::Metric::RttP99Us.name(), "latency-p99", 1e3),
+    (model::Metric::A2bP50Us.name(), "one-way-a-to-b", 1e3),
+    (
+        model::Metric::ACpuNsPerFrame.name(),
+        "sender-cpu-per-frame",
+        1.0,
+    ),
 ];
 
 type Benchmarks = BTreeMap<String, BTreeMap<&'static str, Metric>>;

@@ -8,6 +8,7 @@ mod markdown;
 mod table;
 mod text;
 
+use model::Metric;
 use std::fmt;
 use std::str::FromStr;
 
@@ -155,42 +156,42 @@ pub(crate) struct Shown {
 /// The metrics exports show, in order.
 pub(crate) const SHOWN: [Shown; 6] = [
     Shown {
-        metric: "received_pps",
+        metric: Metric::ReceivedPps.name(),
         label: "received",
         unit: "Mpps",
         raw_unit: "pps",
         scale: 1e-6,
     },
     Shown {
-        metric: "loss_pct",
+        metric: Metric::LossPct.name(),
         label: "loss",
         unit: "%",
         raw_unit: "%",
         scale: 1.0,
     },
     Shown {
-        metric: "rtt_p50_us",
+        metric: Metric::RttP50Us.name(),
         label: "RTT p50",
         unit: "µs",
         raw_unit: "us",
         scale: 1.0,
     },
     Shown {
-        metric: "rtt_p99_us",
+        metric: Metric::RttP99Us.name(),
         label: "RTT p99",
         unit: "µs",
         raw_unit: "us",
         scale: 1.0,
     },
     Shown {
-        metric: "a2b_p50_us",
+        metric: Metric::A2bP50Us.name(),
         label: "A→B p50",
         unit: "µs",
         raw_unit: "us",
         scale: 1.0,
     },
     Shown {
-        metric: "a_cpu_ns_per_frame",
+        metric: Metric::ACpuNsPerFrame.name(),
         label: "sender CPU/frame",
         unit: "ns",
         raw_unit: "ns",

@@ -1,6 +1,7 @@
 //! The human tables `vethbench run` prints: every trial with its frame accounting, the estimates
 //! over the trials, the AF_XDP vs kernel stack comparison where the record has both, and warnings.
 
+use model::Metric;
 use std::fmt::Write;
 
 use model::outcome::{LatencySummary, RunOutcome};
@@ -271,10 +272,10 @@ fn estimates_table(record: &Record) -> String {
             vec![
                 s.key.clone(),
                 s.trials.len().to_string(),
-                cell(s, "received_pps", 1e-6),
-                cell(s, "rtt_p50_us", 1.0),
-                cell(s, "rtt_p99_us", 1.0),
-                cell(s, "a_cpu_ns_per_frame", 1.0),
+                cell(s, Metric::ReceivedPps.name(), 1e-6),
+                cell(s, Metric::RttP50Us.name(), 1.0),
+                cell(s, Metric::RttP99Us.name(), 1.0),
+                cell(s, Metric::ACpuNsPerFrame.name(), 1.0),
             ]
         })
         .collect();

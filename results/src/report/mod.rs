@@ -213,7 +213,7 @@ fn throughput_by_size(records: &[Labelled]) -> Result<Vec<String>, String> {
         if s.spec.mode.closed_loop() || !is_default(&s.spec, &r.fingerprint.topology.spec) {
             continue;
         }
-        if let Some(e) = s.estimates.get("received_pps") {
+        if let Some(e) = s.estimates.get(Metric::ReceivedPps.name()) {
             by_mode
                 .entry(s.spec.mode.name())
                 .or_default()
@@ -260,7 +260,7 @@ fn latency_spectrum(records: &[Labelled]) -> Result<Vec<String>, String> {
         if !is_default(&s.spec, &r.fingerprint.topology.spec) || series.len() >= 10 {
             continue;
         }
-        let Some(median_p50) = s.estimates.get("rtt_p50_us").map(|e| e.median) else {
+        let Some(median_p50) = s.estimates.get(Metric::RttP50Us.name()).map(|e| e.median) else {
             continue;
         };
         let trial = s.complete_trials().min_by(|a, b| {
@@ -323,9 +323,9 @@ fn knob_effects(records: &[Labelled]) -> Result<Vec<String>, String> {
     let mut by_knob: BTreeMap<&'static str, Cells> = BTreeMap::new();
     for (r, s) in scenarios(records) {
         let metric = if s.spec.mode.closed_loop() {
-            "rtt_p99_us"
+            Metric::RttP99Us.name()
         } else {
-            "received_pps"
+            Metric::ReceivedPps.name()
         };
         let Some(e) = s.estimates.get(metric) else {
             continue;
