@@ -56,6 +56,10 @@ fn check(mode: Mode, layout: Layout, out: &RunOutcome) {
     );
     for f in &out.per_flow {
         assert!(f.sent > 0, "{what}: flow {} sent nothing", f.flow);
+        // Each flow keeps its own latency histograms (where the mode measures latency).
+        if mode.returns() {
+            assert!(f.histograms.contains_key("rtt"), "{what}: flow {}", f.flow);
+        }
         assert_eq!(
             f.accounting.unexplained, 0,
             "{what}: flow {}: {:#?}",

@@ -222,6 +222,9 @@ pub struct FlowOutcome {
     pub accounting: Accounting,
     /// Our frames of another flow that arrived on this flow's socket (travelled the wrong queue).
     pub other_flow: u64,
+    /// This flow's latency histograms, HdrHistogram V2 base64, by name (as the run's).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub histograms: BTreeMap<String, String>,
 }
 
 impl FlowOutcome {
@@ -245,6 +248,7 @@ impl FlowOutcome {
             one_way_a2b: l.a2b,
             accounting,
             other_flow,
+            histograms: BTreeMap::new(),
         }
     }
 }

@@ -283,14 +283,16 @@ fn flow_outcome(
         Some(BOut::Sink(s)) => s.other_flow,
         _ => crossed.here,
     };
-    Some(FlowOutcome::new(
+    let mut out = FlowOutcome::new(
         flow,
         f.measured,
         &f.latencies,
         f.accounting,
         other_flow,
         window_s,
-    ))
+    );
+    out.histograms = f.histograms;
+    Some(out)
 }
 
 /// Warnings about the flows and the queues they travelled.

@@ -211,7 +211,9 @@ fn merge(flows: &[FlowWork]) -> Option<FlowWork> {
 /// One flow's own figures over the run's window `window_s`.
 fn flow_outcome(flow: u32, w: &FlowWork, window_s: f64) -> FlowOutcome {
     let f = figures(w, None);
-    FlowOutcome::new(flow, f.measured, &f.latencies, f.accounting, 0, window_s)
+    let mut out = FlowOutcome::new(flow, f.measured, &f.latencies, f.accounting, 0, window_s);
+    out.histograms = f.histograms;
+    out
 }
 
 /// The outcome of a kernel-stack run: in aggregate, and per flow with more than one.
