@@ -45,8 +45,12 @@ pub enum Verdict {
     NoChange,
     /// Neither: the interval straddles an edge of the band, or a side has one trial.
     Inconclusive,
-    /// Shown, not judged: the one-way split of a kernel-stack round trip (see [`judged`]).
+    /// Shown, not judged: the one-way split of a kernel-stack round trip (see
+    /// [`model::RunSpec::judges`]).
     NotJudged,
+    /// Shown, not judged: the records' figures do not compare (emulation, or different
+    /// accelerators); the reason is in `resolve`.
+    NotComparable,
 }
 
 impl std::fmt::Display for Verdict {
@@ -57,6 +61,7 @@ impl std::fmt::Display for Verdict {
             Verdict::NoChange => "no change",
             Verdict::Inconclusive => "inconclusive",
             Verdict::NotJudged => "not judged",
+            Verdict::NotComparable => "not comparable",
         })
     }
 }
@@ -270,6 +275,10 @@ pub fn compare_with(
 ) -> Comparison {
     let mut changes = Vec::new();
     let mut setting_differences = Vec::new();
+    let not_comparable = crate::vm::not_comparable(
+        baseline.fingerprint.vm.as_ref(),
+        new.fingerprint.vm.as_ref(),
+    );
     let mut without_complete_trials = Vec::new();
     for b in &baseline.scenarios {
         // Keys are recomputed from the specs (normalised, as today's records store them), so
@@ -295,10 +304,10 @@ pub fn compare_with(
             let j = judge(&bv, &nv, noise.of(metric.name()), metric.higher_is_better());
             let (change_pct, ci95_pct, p_value) = (j.change_pct, j.ci95_pct, j.p_value);
             let trials = (bv.len(), nv.len());
-            let (verdict, resolve) = if b.spec.judges(metric) {
-                (j.verdict, j.resolve)
-            } else {
-                (Verdict::NotJudged, None)
+            let (verdict, resolve) = match &not_comparable {
+                Some(why) => (Verdict::NotComparable, Some(why.clone())),
+                None if b.spec.judges(metric) => (j.verdict, j.resolve),
+                None => (Verdict::NotJudged, None),
             };
             changes.push(MetricChange {
                 scenario: key.clone(),

@@ -37,6 +37,10 @@ pub struct Fingerprint {
     pub host_sysctls: BTreeMap<String, String>,
     /// The topology as the kernel reported it: veth queues, MTU, offloads, NAPI, sysctls set.
     pub topology: TopologyInfo,
+    /// The virtual machine it ran in, when booted by `vethbench matrix` (from the kernel command
+    /// line); absent on a host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<crate::vm::VmInfo>,
 }
 
 fn read(path: &str) -> String {
@@ -73,10 +77,12 @@ impl Fingerprint {
             .unwrap_or_default();
         governors.sort();
         governors.dedup();
+        let cmdline = read("/proc/cmdline");
         Fingerprint {
+            vm: crate::vm::VmInfo::from_cmdline(&cmdline),
             kernel_release: field(|u| u.release()),
             kernel_version: field(|u| u.version()),
-            cmdline: read("/proc/cmdline"),
+            cmdline,
             cpu_model,
             cpus: std::thread::available_parallelism()
                 .map(|n| n.get())

@@ -13,6 +13,7 @@ pub mod report;
 
 mod store;
 pub mod sweep;
+pub mod vm;
 pub mod warnings;
 
 pub use compare::{

@@ -376,3 +376,44 @@ fn a_noise_profile_measures_run_to_run_variation_and_widens_bands() {
     let measured = results::compare_with(&runs[1], &runs[2], &noise);
     assert_ne!(verdict(&measured, "received_pps"), Verdict::Regressed);
 }
+
+#[test]
+fn emulated_and_mixed_accelerator_records_are_not_judged() {
+    use results::compare;
+    use results::vm::VmInfo;
+    let vm = |accel: &str| VmInfo {
+        accelerator: accel.into(),
+        qemu_version: "9.2.1".into(),
+        vcpus: 2,
+        vcpu_pinning: Vec::new(),
+        memory_mib: 2048,
+    };
+    let base = with_trials(Mode::Throughput, &[100.0, 101.0, 99.0], None);
+    let mut worse = with_trials(Mode::Throughput, &[50.0, 51.0, 49.0], None);
+    assert!(
+        compare(&base, &worse, 2.0).regressed(),
+        "on the host: judged"
+    );
+    worse.fingerprint.vm = Some(vm("tcg"));
+    let c = compare(&base, &worse, 2.0);
+    assert!(
+        !c.regressed(),
+        "a halving under emulation is not a regression"
+    );
+    assert!(c.changes.iter().all(|m| m.verdict == Verdict::NotComparable
+        && m.resolve.as_deref() == Some("not comparable: TCG emulation")));
+    let mut kvm = base.clone();
+    kvm.fingerprint.vm = Some(vm("kvm"));
+    let c = compare(&base, &kvm, 2.0);
+    assert_eq!(verdict(&c, "received_pps"), Verdict::NotComparable);
+    assert!(c.changes[0]
+        .resolve
+        .as_deref()
+        .is_some_and(|r| r.contains("the host and under kvm")));
+    let mut kvm2 = worse.clone();
+    kvm2.fingerprint.vm = Some(vm("kvm"));
+    assert!(
+        compare(&kvm, &kvm2, 2.0).regressed(),
+        "two KVM guests compare"
+    );
+}

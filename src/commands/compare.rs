@@ -117,6 +117,17 @@ fn summary(c: &Comparison) -> String {
         c.count(Verdict::NoChange),
         c.count(Verdict::Inconclusive)
     );
+    if let Some(m) = c
+        .changes
+        .iter()
+        .find(|m| m.verdict == Verdict::NotComparable)
+    {
+        line += &format!(
+            ", {} {}",
+            c.count(Verdict::NotComparable),
+            m.resolve.as_deref().unwrap_or("not comparable")
+        );
+    }
     // What would resolve them, by kind (the per-metric reasons are in the table and the JSON).
     let inconclusive: Vec<&results::MetricChange> = c
         .changes
@@ -181,7 +192,10 @@ fn render(c: &Comparison) -> String {
                     .map(|p| format!("{p:.3}"))
                     .unwrap_or_else(|| "-".into()),
                 format!("{}/{}", m.trials.0, m.trials.1),
-                m.verdict.to_string(),
+                match (m.verdict, &m.resolve) {
+                    (Verdict::NotComparable, Some(why)) => why.clone(),
+                    (v, _) => v.to_string(),
+                },
             ]
         })
         .collect();
