@@ -204,18 +204,29 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Record, RecordError> {
     Ok(record)
 }
 
-/// Refuses a record with a histogram that does not decode, naming scenario, trial and histogram.
+/// Refuses a record with a histogram that does not decode, the run's or a flow's, naming
+/// scenario, trial and histogram (`flow 1 rtt` for a flow's).
 fn check_histograms(path: &Path, record: &Record) -> Result<(), RecordError> {
     for s in &record.scenarios {
         for (i, t) in s.trials.iter().enumerate() {
-            for (name, text) in &t.histograms {
+            let flows = t.per_flow.iter().flat_map(|f| {
+                f.histograms
+                    .iter()
+                    .map(move |(n, h)| (format!("flow {} {n}", f.flow), h))
+            });
+            let all = t
+                .histograms
+                .iter()
+                .map(|(n, h)| (n.clone(), h))
+                .chain(flows);
+            for (name, text) in all {
                 // An empty text is a histogram that could not be serialised when it was written.
                 if !text.is_empty() && model::outcome::histogram_from_v2_base64(text).is_none() {
                     return Err(RecordError::Histogram {
                         path: path.to_path_buf(),
                         scenario: s.key.clone(),
                         trial: i + 1,
-                        name: name.clone(),
+                        name,
                     });
                 }
             }

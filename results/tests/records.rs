@@ -417,3 +417,33 @@ fn emulated_and_mixed_accelerator_records_are_not_judged() {
         "two KVM guests compare"
     );
 }
+
+#[test]
+fn a_flow_s_corrupt_histogram_is_refused_naming_the_flow() {
+    let mut r = with_trials(Mode::Latency, &[100.0, 101.0], Some(10));
+    let trial = &mut r.scenarios[0].trials[1];
+    let mut flow = model::outcome::FlowOutcome::new(
+        1,
+        model::outcome::Measured {
+            sent: 1,
+            received: 1,
+            window_ns: 1,
+        },
+        &model::outcome::Latencies::default(),
+        model::outcome::Accounting::new(1, 1, &[]),
+        0,
+        1.0,
+    );
+    flow.histograms.insert("rtt".into(), "AAAA".into());
+    trial.per_flow.push(flow);
+    let dir = tmp("flowhist");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("r.json");
+    std::fs::write(&path, serde_json::to_vec(&r).unwrap()).unwrap();
+    let err = load(&path).expect_err("a corrupt flow histogram");
+    assert!(
+        matches!(&err, RecordError::Histogram { trial: 2, name, .. } if name == "flow 1 rtt"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
