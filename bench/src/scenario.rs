@@ -1,6 +1,7 @@
 //! One run on a topology that is up: the spec checked against the machine and the topology, then
 //! handed to the AF_XDP engine or the kernel-stack baselines, which both run on the same harness.
 
+use std::net::IpAddr;
 use std::sync::atomic::AtomicBool;
 
 use model::interval::Interval;
@@ -15,6 +16,32 @@ pub fn available_cores() -> Vec<usize> {
     core_affinity::get_core_ids()
         .map(|ids| ids.into_iter().map(|c| c.id).collect())
         .unwrap_or_default()
+}
+
+/// A's and B's addresses for `spec`'s IP version.
+pub struct Addresses {
+    /// Side A's address (the sender's source).
+    pub src: IpAddr,
+    /// Side B's address (the destination).
+    pub dst: IpAddr,
+}
+
+/// The addresses frames from A to B carry; refused (naming `--ipv6`) on an IPv4-only topology.
+pub fn addresses(topo: &TopologyInfo, spec: &RunSpec) -> Result<Addresses, BenchError> {
+    let (a, b) = (topo.endpoint(Side::A), topo.endpoint(Side::B));
+    if !spec.ipv6 {
+        return Ok(Addresses {
+            src: a.ipv4.into(),
+            dst: b.ipv4.into(),
+        });
+    }
+    match (a.ipv6, b.ipv6) {
+        (Some(s), Some(d)) => Ok(Addresses {
+            src: s.into(),
+            dst: d.into(),
+        }),
+        _ => Err(model::usage("--ipv6", "", "the topology has no IPv6 (MTU below 1280)").into()),
+    }
 }
 
 /// Checks `spec` against this machine's cores and the topology (MTU, queues); the error names

@@ -50,25 +50,16 @@ fn share(total: u64, n: u32, i: u32) -> u64 {
 
 /// Each flow's generator plan: the frame from A to B, the flow's share of `--rate` and `--count`.
 fn plans(topo: &TopologyInfo, spec: &RunSpec) -> Result<Vec<GenPlan>, BenchError> {
-    let (a, b) = (topo.endpoint(Side::A), topo.endpoint(Side::B));
-    let (src_ip, dst_ip) = if spec.ipv6 {
-        match (a.ipv6, b.ipv6) {
-            (Some(s), Some(d)) => (s.into(), d.into()),
-            _ => {
-                return Err(usage("--ipv6", "", "the topology has no IPv6 (MTU below 1280)").into())
-            }
-        }
-    } else {
-        (a.ipv4.into(), b.ipv4.into())
-    };
+    let a = topo.endpoint(Side::A);
+    let ends = crate::scenario::addresses(topo, spec)?;
     let mut template = vec![0u8; spec.size];
     let layout = frame::build(
         &mut template,
         &FrameSpec {
             src_mac: a.mac.0,
             dst_mac: topo.next_hop_mac(Side::A).0,
-            src_ip,
-            dst_ip,
+            src_ip: ends.src,
+            dst_ip: ends.dst,
             src_port: PORT_B_TO_A,
             dst_port: PORT_A_TO_B,
             flow: 0,

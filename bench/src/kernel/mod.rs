@@ -16,7 +16,7 @@ mod ping;
 mod snmp;
 mod sockets;
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -25,7 +25,7 @@ use model::cpu::CpuAccounting;
 use model::frame;
 use model::interval::Interval;
 use model::outcome::RunOutcome;
-use model::{usage, Mode, RunSpec, Side};
+use model::{Mode, RunSpec, Side};
 use setup::{link_counters, TopologyInfo};
 
 use accounting::{outcome, AOut, BOut, Deltas, FlowWork};
@@ -33,6 +33,7 @@ pub use snmp::{parse as parse_snmp, Snmp};
 
 use crate::error::{io_err, BenchError, WorkerId};
 use crate::harness::{self, Body, Finished, Job, Plan};
+use crate::scenario::{addresses, Addresses};
 use crate::workers::enter;
 use sockets::{tune, IcmpClient, UdpClient};
 
@@ -57,30 +58,6 @@ fn counters(topo: &TopologyInfo) -> Result<Counters, BenchError> {
 enum Work {
     A(AOut),
     B(BOut),
-}
-
-/// Where A's datagrams go: B's address, flow 0's port.
-struct Addresses {
-    src: IpAddr,
-    dst: IpAddr,
-}
-
-fn addresses(topo: &TopologyInfo, spec: &RunSpec) -> Result<Addresses, BenchError> {
-    let (a, b) = (topo.endpoint(Side::A), topo.endpoint(Side::B));
-    if spec.ipv6 {
-        match (a.ipv6, b.ipv6) {
-            (Some(s), Some(d)) => Ok(Addresses {
-                src: s.into(),
-                dst: d.into(),
-            }),
-            _ => Err(usage("--ipv6", "", "the topology has no IPv6 (MTU below 1280)").into()),
-        }
-    } else {
-        Ok(Addresses {
-            src: a.ipv4.into(),
-            dst: b.ipv4.into(),
-        })
-    }
 }
 
 /// B's server (udp-pingpong) or receiver (udp-flood) of `flow`.

@@ -142,6 +142,29 @@ fn median(mut v: Vec<f64>) -> f64 {
     model::stats::median_of(&mut v)
 }
 
+/// Received rate (Mpps) against a whole-number quantity on linear axes; no chart for no series.
+fn rate_chart(
+    title: &str,
+    x_desc: &str,
+    series: &[Series],
+    legend: SeriesLabelPosition,
+) -> Result<Vec<String>, String> {
+    if series.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![line_chart(&LineChart {
+        title,
+        x_desc,
+        y_desc: "Mpps",
+        x_axis: Axis::Linear,
+        y_axis: Axis::Linear,
+        x_label: &|x| format!("{x:.0}"),
+        series,
+        x_range: None,
+        legend,
+    })?])
+}
+
 /// Aggregate received rate against flows, per mode, size and layout, each with its ideal line
 /// (the one-flow rate times the flows); only groups measured at two flow counts or more.
 fn scaling(records: &[Labelled]) -> Result<Vec<String>, String> {
@@ -183,20 +206,12 @@ fn scaling(records: &[Labelled]) -> Result<Vec<String>, String> {
             points,
         });
     }
-    if series.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(vec![line_chart(&LineChart {
-        title: "Received rate by flows",
-        x_desc: "flows",
-        y_desc: "Mpps",
-        x_axis: Axis::Linear,
-        y_axis: Axis::Linear,
-        x_label: &|x| format!("{x:.0}"),
-        series: &series,
-        x_range: None,
-        legend: SeriesLabelPosition::UpperLeft,
-    })?])
+    rate_chart(
+        "Received rate by flows",
+        "flows",
+        &series,
+        SeriesLabelPosition::UpperLeft,
+    )
 }
 
 fn kind(mode: Mode) -> &'static str {
@@ -235,20 +250,12 @@ fn throughput_by_size(records: &[Labelled]) -> Result<Vec<String>, String> {
                 .collect(),
         })
         .collect();
-    if series.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(vec![line_chart(&LineChart {
-        title: "Received rate by frame size",
-        x_desc: "frame size, bytes",
-        y_desc: "Mpps",
-        x_axis: Axis::Linear,
-        y_axis: Axis::Linear,
-        x_label: &|x| format!("{x:.0}"),
-        series: &series,
-        x_range: None,
-        legend: SeriesLabelPosition::MiddleRight,
-    })?])
+    rate_chart(
+        "Received rate by frame size",
+        "frame size, bytes",
+        &series,
+        SeriesLabelPosition::MiddleRight,
+    )
 }
 
 /// Percentiles drawn, as `1 / (1 - q)` on a log axis (HdrHistogram's percentile plot).
