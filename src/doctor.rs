@@ -184,16 +184,24 @@ const CONFIG: [&str; 5] = [
 
 fn kernel_config() -> Check {
     let name = "kernel config";
+    // The running kernel's own (CONFIG_IKCONFIG_PROC), else the one installed beside it (a
+    // Debian kernel's /boot/config-<release>; `matrix` ships it into its guests).
     let mut text = String::new();
     let read = std::fs::File::open("/proc/config.gz")
         .and_then(|f| flate2::read::GzDecoder::new(f).read_to_string(&mut text));
     if let Err(e) = read {
-        return check(
-            name,
-            Status::Warn,
-            format!("/proc/config.gz: {e}"),
-            "modprobe configs, or rely on the probes below",
-        );
+        let boot = format!("/boot/config-{}", kernel_release());
+        match std::fs::read_to_string(&boot) {
+            Ok(t) => text = t,
+            Err(_) => {
+                return check(
+                    name,
+                    Status::Warn,
+                    format!("/proc/config.gz: {e}; no {boot}"),
+                    "modprobe configs, or rely on the probes below",
+                )
+            }
+        }
     }
     let state = |opt: &str| {
         text.lines()

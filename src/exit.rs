@@ -47,6 +47,10 @@ pub fn for_error(e: &anyhow::Error) -> u8 {
                 cause.downcast_ref::<bench::xsk::XskError>(),
                 Some(bench::xsk::XskError::Usage(_))
             )
+            || matches!(
+                cause.downcast_ref::<vm::VmError>(),
+                Some(vm::VmError::Usage(_))
+            )
             || cause
                 .downcast_ref::<results::RecordError>()
                 .is_some_and(results::RecordError::is_input)

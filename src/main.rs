@@ -50,6 +50,8 @@ fn run() -> anyhow::Result<ExitCode> {
         cli::Command::Compare(args) => commands::compare::run(&args),
         cli::Command::Sweep(args) => commands::sweep::run(&args),
         cli::Command::Report(args) => commands::report::run(&args),
+        cli::Command::Matrix(args) => commands::matrix::run(&args.try_into()?),
+        cli::Command::Guest => commands::guest::run(),
         cli::Command::Export(args) => commands::export::run(&args),
         cli::Command::Noise(args) => commands::noise::run(&args),
         cli::Command::Check(args) => commands::check::run(&args.try_into()?),

@@ -11,6 +11,7 @@ pub mod noise;
 mod record;
 pub mod report;
 
+pub mod matrix;
 mod store;
 pub mod sweep;
 pub mod vm;

@@ -2,11 +2,13 @@
 //! values need checking against each other, one validated options struct built from it before
 //! anything touches the kernel.
 
+mod matrix;
 mod records;
 mod run;
 mod sweep;
 mod topology;
 
+pub use matrix::{AccelArg, MatrixArgs, MatrixOptions};
 pub use records::{CompareArgs, ExportArgs, NoiseArgs, ReportArgs};
 pub use run::{ModeArg, RunArgs, RunOptions};
 pub use sweep::SweepArgs;
@@ -94,6 +96,24 @@ pub enum Command {
     /// RESULTS are record files or directories (searched recursively for records). Exit status
     /// 2 if a named file is missing or not a record.
     Report(ReportArgs),
+    /// Compare kernels: boot each in a QEMU VM (KVM when it can run it, else TCG emulation), run
+    /// the doctor and then `vethbench run` inside, bring every record back, and print a matrix:
+    /// per scenario and metric, each kernel's median and 95 % interval and its verdict against
+    /// the first kernel.
+    ///
+    /// Records go to <out>/matrix-<name>/<kernel>/ as they come back (a guest's console to
+    /// console.log beside them). Under TCG the figures mean nothing for performance and every
+    /// verdict is "not comparable: TCG emulation"; a VM column is never judged against `host`.
+    /// A guest that does not reach its init within --boot-timeout, or runs past --timeout, is
+    /// killed and reported; Ctrl-C stops the VM and keeps the records already back. Exit status
+    /// 2 for bad input (a kernel that is missing, not a kernel, or lacks what vethbench needs,
+    /// named from its config or from the guest's doctor), 1 if a guest failed, 130/143 when
+    /// interrupted.
+    Matrix(MatrixArgs),
+    /// Runs inside a `matrix` guest (started by its init): doctor, the runs from the kernel
+    /// command line, records back over the second serial port.
+    #[command(hide = true)]
+    Guest,
     /// Measure this machine's run-to-run variation from records of identical runs: per metric, the
     /// band within which two runs differ by that variation alone (95 %), to use as noise bands
     /// (`--noise-from`).
@@ -132,6 +152,7 @@ impl Command {
             Command::Up(_) => Some("up"),
             Command::Run(_) => Some("run"),
             Command::Sweep(_) => Some("sweep"),
+            Command::Matrix(_) => Some("matrix"),
             Command::Check(_) => Some("check"),
             Command::Down(_) => Some("down"),
             Command::Cleanup(_) => Some("cleanup"),

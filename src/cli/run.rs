@@ -330,12 +330,16 @@ fn read_baseline(
 }
 
 /// The workers' cores: `--cores` as given, or the first ones this process may use.
-fn cores(given: Option<Vec<usize>>, layout: Layout, flows: u32) -> Result<Vec<usize>, UsageError> {
+fn cores(
+    given: Option<Vec<usize>>,
+    layout: Layout,
+    flows: u32,
+    available: &[usize],
+) -> Result<Vec<usize>, UsageError> {
     if let Some(cores) = given {
         return Ok(cores);
     }
-    let available = bench::scenario::available_cores();
-    RunSpec::default_cores(layout, flows, &available).ok_or_else(|| {
+    RunSpec::default_cores(layout, flows, available).ok_or_else(|| {
         let need = RunSpec {
             layout,
             flows,
@@ -385,6 +389,14 @@ fn template(a: &RunArgs, suite: bool, size: usize, cores: Vec<usize>) -> RunSpec
 impl TryFrom<RunArgs> for RunOptions {
     type Error = anyhow::Error;
     fn try_from(a: RunArgs) -> anyhow::Result<Self> {
+        RunOptions::checked(a, &bench::scenario::available_cores())
+    }
+}
+
+impl RunOptions {
+    /// Checks the arguments for a machine whose usable cores are `available` (this process's,
+    /// or a guest's vCPUs for `matrix`).
+    pub fn checked(a: RunArgs, available: &[usize]) -> anyhow::Result<Self> {
         if a.zero_copy {
             return Err(usage(
                 "--zero-copy",
@@ -433,12 +445,11 @@ impl TryFrom<RunArgs> for RunOptions {
         let adaptive = a.precision.is_some() || baseline.is_some();
         let trials = a.trials.unwrap_or(if suite || adaptive { 3 } else { 1 }) as usize;
         let layout = a.layout.into();
-        let cores = cores(a.cores.clone().map(|c| c.0), layout, a.flows)?;
+        let cores = cores(a.cores.clone().map(|c| c.0), layout, a.flows, available)?;
         let run = template(&a, suite, sizes[0], cores);
         if !suite {
             run.check_applies()?;
         }
-        let available = bench::scenario::available_cores();
         let phases = if suite {
             model::suite::phases(&run, &sizes)
         } else {
@@ -451,7 +462,7 @@ impl TryFrom<RunArgs> for RunOptions {
                 .collect()
         };
         for phase in &phases {
-            phase.validate(topology.mtu, &available)?;
+            phase.validate(topology.mtu, available)?;
         }
         // A noise profile saved in the results directory applies to every --baseline run.
         let noise_from = a.noise_from.clone().or_else(|| {

@@ -7,6 +7,8 @@ pub mod docs;
 pub mod doctor;
 pub mod down;
 pub mod export;
+pub mod guest;
+pub mod matrix;
 pub mod noise;
 pub mod report;
 pub mod run;

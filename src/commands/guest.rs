@@ -1,0 +1,102 @@
+//! `vethbench guest`: the last step of a `matrix` guest's init. Runs the doctor, then each run
+//! the kernel command line asks for (as a child `vethbench run`, its output on the console the
+//! host streams), and sends every record back over the second serial port, then the worst exit
+//! status. A failing doctor is sent back instead of measuring.
+
+use std::fs::OpenOptions;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::Context;
+use vm::channel::{self, Frame};
+
+use crate::doctor::{run_all, Status};
+
+/// The record channel: QEMU's second serial port.
+const CHANNEL: &str = "/dev/ttyS1";
+/// Where the guest's runs write their records.
+const OUT: &str = "/out";
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").context("/proc/cmdline")?;
+    let runs = vm::cmdline::runs(&cmdline)
+        .context("not in a vethbench matrix guest: the kernel command line names no runs")?;
+    let mut port = open_channel()?;
+    println!("vethbench-guest: doctor");
+    let checks = run_all();
+    super::doctor::print_table(&checks);
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| format!("{}: {} ({})", c.name, c.detail, c.fix))
+        .collect();
+    if !failed.is_empty() {
+        channel::write(&mut port, &Frame::DoctorFailed(failed.join("\n")))?;
+        channel::write(&mut port, &Frame::End(crate::exit::USAGE.into()))?;
+        return Ok(ExitCode::from(crate::exit::USAGE));
+    }
+    let mut worst = 0;
+    for (i, args) in runs.iter().enumerate() {
+        println!(
+            "vethbench-guest: run {}/{}: vethbench run {}",
+            i + 1,
+            runs.len(),
+            args.join(" ")
+        );
+        let out = Path::new(OUT).join(format!("run-{i}"));
+        let status = Command::new(std::env::current_exe().context("own binary")?)
+            .arg("run")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .status()
+            .context("starting vethbench run")?;
+        let code = status.code().unwrap_or(1);
+        println!("vethbench-guest: run {} exited {code}", i + 1);
+        worst = worst.max(code);
+        for record in records(&out) {
+            let bytes = std::fs::read(&record).with_context(|| record.display().to_string())?;
+            let name = record
+                .strip_prefix(OUT)
+                .unwrap_or(&record)
+                .display()
+                .to_string();
+            channel::write(&mut port, &Frame::Record { name, bytes })?;
+        }
+    }
+    channel::write(&mut port, &Frame::End(worst))?;
+    nix::sys::termios::tcdrain(port.as_fd()).context("draining the record channel")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The serial port, raw (no newline translation: frames carry exact byte counts).
+fn open_channel() -> anyhow::Result<std::fs::File> {
+    use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+    let port = OpenOptions::new()
+        .write(true)
+        .open(CHANNEL)
+        .with_context(|| format!("{CHANNEL}: the record channel"))?;
+    let mut t = tcgetattr(port.as_fd()).context("tcgetattr on the record channel")?;
+    cfmakeraw(&mut t);
+    tcsetattr(port.as_fd(), SetArg::TCSANOW, &t).context("tcsetattr on the record channel")?;
+    Ok(port)
+}
+
+/// The record files under `dir`.
+fn records(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found
+}
