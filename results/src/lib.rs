@@ -29,5 +29,6 @@ pub use record::{
     SCHEMA_VERSION,
 };
 pub use store::{
-    baseline_path, load, parse, record_path, save, save_baseline, RecordError, MAX_RECORD_BYTES,
+    baseline_path, json_files_under, load, parse, record_path, save, save_baseline, RecordError,
+    MAX_RECORD_BYTES,
 };

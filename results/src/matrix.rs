@@ -34,6 +34,14 @@ pub struct MatrixRow {
     pub against_first: Vec<Option<MetricChange>>,
 }
 
+/// The column a record belongs to: its kernel release, `host-<release>` when measured natively.
+pub fn column_label(r: &Record) -> String {
+    match r.fingerprint.vm {
+        Some(_) => r.fingerprint.kernel_release.clone(),
+        None => format!("host-{}", r.fingerprint.kernel_release),
+    }
+}
+
 /// One record holding every scenario of `records` (a kernel's runs, one per mode), with the
 /// first record's fingerprint; `None` for none.
 pub fn merge(mut records: Vec<Record>) -> Option<Record> {

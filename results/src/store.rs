@@ -69,6 +69,24 @@ pub fn record_path(dir: &Path, record: &Record) -> PathBuf {
     dir.join(format!("{stamp}-{}.json", record.run_id))
 }
 
+/// The `.json` files under `dir`, at any depth, sorted (none when `dir` cannot be read).
+pub fn json_files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// Where the named baseline `name` lives: `<dir>/baselines/<name>.json`.
 pub fn baseline_path(dir: &Path, name: &str) -> PathBuf {
     dir.join("baselines").join(format!("{name}.json"))

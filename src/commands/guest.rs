@@ -5,7 +5,7 @@
 
 use std::fs::OpenOptions;
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::Context;
@@ -55,7 +55,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
         let code = status.code().unwrap_or(1);
         println!("vethbench-guest: run {} exited {code}", i + 1);
         worst = worst.max(code);
-        for record in records(&out) {
+        for record in results::json_files_under(&out) {
             let bytes = std::fs::read(&record).with_context(|| record.display().to_string())?;
             let name = record
                 .strip_prefix(OUT)
@@ -81,22 +81,4 @@ fn open_channel() -> anyhow::Result<std::fs::File> {
     cfmakeraw(&mut t);
     tcsetattr(port.as_fd(), SetArg::TCSANOW, &t).context("tcsetattr on the record channel")?;
     Ok(port)
-}
-
-/// The record files under `dir`.
-fn records(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                found.push(p);
-            }
-        }
-    }
-    found.sort();
-    found
 }

@@ -393,7 +393,7 @@ fn host(
         for f in forwarders {
             let _ = f.join();
         }
-        for r in walk_records(&out) {
+        for r in results::json_files_under(&out) {
             let top = dir.parent().unwrap_or(dir);
             outcome
                 .records
@@ -416,28 +416,11 @@ fn host(
 
 /// The records under a kernel's directory, merged into one (scenarios of every run).
 fn load_kernel(dir: &Path) -> Option<results::Record> {
-    let records: Vec<results::Record> = walk_records(dir)
+    let records: Vec<results::Record> = results::json_files_under(dir)
         .iter()
         .filter_map(|p| results::load(p).ok())
         .collect();
     results::matrix::merge(records)
-}
-
-fn walk_records(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                found.push(p);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 fn save_summary(dir: &Path, summary: &MatrixSummary) -> anyhow::Result<()> {

@@ -15,13 +15,26 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let files = record_files(&args.results)?;
     check_output(&args.output, &files, args.compare.as_deref().unwrap_or(&[]))?;
     let mut records: Vec<Labelled> = Vec::new();
+    let mut kernel_order: Vec<String> = Vec::new();
     for (path, named) in &files {
         match load(path) {
             Ok(r) => records.push((path.display().to_string(), r)),
+            // A matrix's summary orders its kernels (the first is the reference).
+            Err(RecordError::Malformed { .. }) if matrix_kernels(path, &mut kernel_order) => {}
             // Directories may hold other JSON: what is not a record at all is skipped, and said so.
             Err(e @ RecordError::Malformed { .. }) if !named => eprintln!("skipped: {e}"),
             Err(e) => return Err(e).context("vethbench report"),
         }
+    }
+    if !kernel_order.is_empty() {
+        let rank = |r: &results::Record| {
+            let label = results::matrix::column_label(r);
+            kernel_order
+                .iter()
+                .position(|k| *k == label)
+                .unwrap_or(usize::MAX)
+        };
+        records.sort_by_key(|(_, r)| rank(r));
     }
     if records.is_empty() {
         return Err(model::UsageError {
@@ -66,6 +79,24 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         records.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds the kernels of a `vethbench matrix` summary at `path` to `order`; false when `path` is
+/// not one.
+fn matrix_kernels(path: &Path, order: &mut Vec<String>) -> bool {
+    let summary = std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<results::matrix::MatrixSummary>(&b).ok())
+        .filter(|s| s.kind == results::matrix::SUMMARY_KIND);
+    let Some(summary) = summary else {
+        return false;
+    };
+    for k in summary.kernels {
+        if !order.contains(&k.label) {
+            order.push(k.label);
+        }
+    }
+    true
 }
 
 /// Refuses an output that is a directory or one of the inputs (it would be overwritten with HTML).

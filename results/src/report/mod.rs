@@ -107,6 +107,7 @@ pub fn html(
         }
         section(&mut body, "Comparison", &note, vec![svg]);
     }
+    body.push_str(&kernel_matrix(records));
     body.push_str("<section><h2>Where each record was measured</h2>");
     for (label, r) in records {
         body.push_str(&fingerprint_table(label, r));
@@ -121,6 +122,69 @@ pub fn html(
          <p>{} record(s). Every figure comes from the records listed at the end.</p>{body}</body></html>\n",
         records.len()
     ))
+}
+
+/// The records' kernels side by side (`vethbench matrix`), when they come from two or more: per
+/// scenario and metric each kernel's median with its 95 % interval, and each kernel's verdict
+/// against the first (in record order). Empty for records of one kernel.
+fn kernel_matrix(records: &[Labelled]) -> String {
+    let mut columns: Vec<(String, Vec<Record>)> = Vec::new();
+    for (_, r) in records {
+        let label = crate::matrix::column_label(r);
+        match columns.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, rs)) => rs.push(r.clone()),
+            None => columns.push((label, vec![r.clone()])),
+        }
+    }
+    if columns.len() < 2 {
+        return String::new();
+    }
+    let merged: Vec<(String, Option<Record>)> = columns
+        .into_iter()
+        .map(|(l, rs)| (l, crate::matrix::merge(rs)))
+        .collect();
+    let view: Vec<(String, Option<&Record>)> = merged
+        .iter()
+        .map(|(l, r)| (l.clone(), r.as_ref()))
+        .collect();
+    let m = crate::matrix::build(&view, &crate::noise::NoiseBand::flat(2.0));
+    let mut html = String::from(
+        "<section><h2>Kernel matrix</h2><p>Per scenario and metric, each kernel's median with its \
+         95 % interval; after the first kernel, its change and verdict against the first (2 % \
+         noise band). Records measured under emulation (TCG), or under different accelerators, \
+         are shown and not judged.</p><table><tr><th>scenario</th><th>metric</th>",
+    );
+    for (i, k) in m.kernels.iter().enumerate() {
+        let _ = write!(html, "<th>{}</th>", esc(k));
+        if i > 0 {
+            let _ = write!(html, "<th>vs {}</th>", esc(&m.kernels[0]));
+        }
+    }
+    html.push_str("</tr>");
+    for r in &m.rows {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td>",
+            esc(&r.scenario),
+            esc(&r.metric)
+        );
+        for (i, c) in r.cells.iter().enumerate() {
+            let _ = write!(html, "<td>{}</td>", esc(&crate::matrix::cell(c.as_ref())));
+            if i > 0 {
+                let verdict = match &r.against_first[i] {
+                    Some(v) => match &v.resolve {
+                        Some(why) if v.verdict == crate::Verdict::NotComparable => why.clone(),
+                        _ => format!("{:+.1} % {}", v.change_pct, v.verdict),
+                    },
+                    None => "-".into(),
+                };
+                let _ = write!(html, "<td>{}</td>", esc(&verdict));
+            }
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</table></section>");
+    html
 }
 
 /// HTML-escapes text.

@@ -1,0 +1,396 @@
+//! `vethbench matrix` with real kernels in real QEMU guests: two Debian cloud kernels (bookworm's
+//! 6.1 and bookworm-backports' 6.12) under TCG, records back with each kernel's release; Ctrl-C
+//! mid-boot leaves no QEMU; bad input is refused before anything boots. The guest tests skip,
+//! saying why, where QEMU, busybox-static or the kernels cannot be had.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use setup::testing::{skip_without_root, snapshot, HostLock};
+
+mod common;
+use common::{fresh_dir, text, vethbench};
+
+const OLD: &str = "linux-image-cloud-amd64";
+const NEW: &str = "linux-image-cloud-amd64/bookworm-backports";
+
+/// Why the guest tests cannot run here, if they cannot.
+fn guests_unavailable() -> Option<String> {
+    let has = |tool: &str| {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .any(|d| d.join(tool).is_file())
+    };
+    if !has("qemu-system-x86_64") {
+        return Some("qemu-system-x86_64 is not installed (scripts/setup-host installs it)".into());
+    }
+    if !Path::new("/bin/busybox").is_file() {
+        return Some("busybox-static is not installed (scripts/setup-host installs it)".into());
+    }
+    for k in [OLD, NEW] {
+        let known = Command::new("apt-get")
+            .args(["download", "--print-uris", k])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !known {
+            return Some(format!(
+                "apt cannot fetch {k} (is bookworm-backports in apt's sources?)"
+            ));
+        }
+    }
+    None
+}
+
+fn skip_without_guests(test: &str) -> bool {
+    if skip_without_root(test) {
+        return true;
+    }
+    match guests_unavailable() {
+        Some(why) => {
+            eprintln!("skipped {test}: {why}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// QEMU processes on the host.
+fn qemus() -> String {
+    let out = Command::new("pgrep")
+        .args(["-a", "qemu-system"])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn matrix_compares_two_debian_kernels_under_tcg() {
+    if skip_without_guests("matrix_compares_two_debian_kernels_under_tcg") {
+        return;
+    }
+    // Alone: two emulated guests take both cores.
+    let _lock = HostLock::exclusive();
+    let before = snapshot();
+    let out_dir = fresh_dir("matrix");
+    let started = Instant::now();
+    let out = vethbench(&[
+        "matrix",
+        "--kernel",
+        OLD,
+        "--kernel",
+        NEW,
+        "--accel",
+        "tcg",
+        "--out",
+        out_dir.to_str().expect("UTF-8"),
+        "--name",
+        "two",
+        "--",
+        "--mode",
+        "throughput",
+        "--mode",
+        "latency",
+        "--duration",
+        "0.5",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "matrix failed:\n{stdout}\n{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(300),
+        "two kernels under 5 minutes, took {:?}",
+        started.elapsed()
+    );
+    // The guests' output was streamed, doctor first.
+    assert!(stderr.contains("vethbench-guest: doctor"), "{stderr}");
+    assert!(stderr.contains("vethbench-guest: run 2/2"), "{stderr}");
+    // The table: both kernels, the second judged against the first, and not comparable.
+    for needle in [
+        "throughput/64B/ipv4/drv",
+        "latency/64B/ipv4/drv",
+        "rtt_p50_us",
+        "not comparable: TCG emulation",
+    ] {
+        assert!(stdout.contains(needle), "'{needle}' missing in:\n{stdout}");
+    }
+    let dir = out_dir.join("matrix-two");
+    let summary = json(&dir.join("matrix.json"));
+    let kernels = summary["kernels"].as_array().expect("kernels");
+    assert_eq!(kernels.len(), 2, "{summary}");
+    let releases: Vec<&str> = kernels
+        .iter()
+        .map(|k| k["release"].as_str().unwrap_or(""))
+        .collect();
+    assert!(releases[0].starts_with("6.1."), "{releases:?}");
+    assert!(releases[1].starts_with("6.12."), "{releases:?}");
+    for k in kernels {
+        assert_eq!(k["status"], "ok", "{k}");
+        assert_eq!(k["accelerator"], "tcg", "{k}");
+        let records = k["records"].as_array().expect("records");
+        assert_eq!(records.len(), 2, "one record per mode: {k}");
+        for r in records {
+            let record = json(&dir.join(r.as_str().unwrap_or("")));
+            let fp = &record["fingerprint"];
+            assert_eq!(
+                fp["kernel_release"], k["release"],
+                "the guest's kernel measured"
+            );
+            assert_eq!(fp["vm"]["accelerator"], "tcg", "TCG recorded");
+            assert_eq!(fp["vm"]["vcpus"], 2);
+            for s in record["scenarios"].as_array().expect("scenarios") {
+                let trials = s["trials"].as_array().expect("trials");
+                assert!(!trials.is_empty(), "{s}");
+                for t in trials {
+                    let acc = &t["accounting"];
+                    assert_eq!(acc["unexplained"], 0, "every frame accounted: {acc}");
+                    assert!(acc["sent"].as_u64().unwrap_or(0) > 0, "{acc}");
+                }
+            }
+        }
+        assert!(dir
+            .join(k["label"].as_str().unwrap_or(""))
+            .join("console.log")
+            .is_file());
+    }
+    let rows = summary["matrix"]["rows"].as_array().expect("matrix rows");
+    assert!(
+        rows.iter()
+            .all(|r| r["against_first"][1]["verdict"] == "not-comparable"),
+        "{rows:?}"
+    );
+    // The report has a matrix view of the same directory.
+    let html = out_dir.join("matrix.html");
+    let rep = vethbench(&[
+        "report",
+        dir.to_str().expect("UTF-8"),
+        "-o",
+        html.to_str().expect("UTF-8"),
+    ]);
+    assert!(rep.status.success(), "{}", text(&rep).1);
+    let page = std::fs::read_to_string(&html).expect("report");
+    assert!(page.contains("Kernel matrix"), "matrix view in the report");
+    assert!(page.contains(releases[1]), "kernel column in the report");
+    assert_eq!(qemus(), "", "no QEMU left");
+    assert_eq!(snapshot(), before, "nothing of ours left on the host");
+}
+
+#[test]
+fn matrix_interrupted_mid_boot_leaves_no_qemu() {
+    if skip_without_guests("matrix_interrupted_mid_boot_leaves_no_qemu") {
+        return;
+    }
+    let _lock = HostLock::exclusive();
+    let out_dir = fresh_dir("matrix-int");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
+        .args([
+            "matrix", "--kernel", OLD, "--accel", "tcg", "--name", "cut", "--out",
+        ])
+        .arg(&out_dir)
+        .args(["--", "--mode", "throughput", "--duration", "0.5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start vethbench matrix");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    for line in lines.by_ref() {
+        let line = line.expect("read stderr");
+        seen += &line;
+        seen.push('\n');
+        if line.contains("booting") || Instant::now() > deadline {
+            break;
+        }
+    }
+    assert!(seen.contains("booting"), "never got to booting:\n{seen}");
+    // QEMU is up and the kernel is booting (TCG boots in seconds, not less than one).
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!qemus().is_empty(), "QEMU runs while the guest boots");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{seen}{}", rest.join("\n"));
+    assert_eq!(qemus(), "", "no QEMU left after Ctrl-C");
+    let summary = json(&out_dir.join("matrix-cut/matrix.json"));
+    let st = summary["kernels"][0]["status"].as_str().unwrap_or("");
+    assert!(st.starts_with("interrupted"), "{summary}");
+    let work = std::env::temp_dir().join(format!("vethbench-matrix.{}", child.id()));
+    assert!(!work.exists(), "{} removed", work.display());
+}
+
+/// A file that looks like a bzImage of `release` (header and version string only).
+fn fake_kernel(dir: &Path, release: &str) -> std::path::PathBuf {
+    let mut b = vec![0u8; 0x800];
+    b[0x202..0x206].copy_from_slice(b"HdrS");
+    b[0x20e..0x210].copy_from_slice(&0x400u16.to_le_bytes());
+    let v = format!("{release} (test) #1 SMP");
+    b[0x600..0x600 + v.len()].copy_from_slice(v.as_bytes());
+    let path = dir.join(format!("vmlinuz-{release}"));
+    std::fs::write(&path, b).expect("write fake kernel");
+    path
+}
+
+/// Exit 2 quickly, stderr naming every needle, nothing left running.
+fn refused(args: &[&str], needles: &[&str]) {
+    let started = Instant::now();
+    let out = vethbench(args);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: exit 2\n{stdout}{stderr}"
+    );
+    for n in needles {
+        assert!(stderr.contains(n), "{args:?}: '{n}' missing in: {stderr}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{args:?}: refused before booting"
+    );
+    assert_eq!(qemus(), "", "{args:?}: no QEMU");
+}
+
+#[test]
+fn matrix_refuses_bad_input_before_booting() {
+    if skip_without_root("matrix_refuses_bad_input_before_booting") {
+        return;
+    }
+    // Not while a guest test runs: "no QEMU" is checked host-wide.
+    let _lock = HostLock::shared();
+    let dir = fresh_dir("matrix-bad");
+    let out = dir.join("out");
+    let o = out.to_str().expect("UTF-8");
+    refused(
+        &[
+            "matrix",
+            "--kernel",
+            "/nonexistent/vmlinuz",
+            "--accel",
+            "tcg",
+            "--out",
+            o,
+        ],
+        &["--kernel", "/nonexistent/vmlinuz"],
+    );
+    let junk = dir.join("junk");
+    std::fs::write(&junk, "not a kernel").expect("write");
+    let j = junk.to_str().expect("UTF-8");
+    refused(
+        &["matrix", "--kernel", j, "--out", o],
+        &["--kernel", "not a Linux x86 kernel image"],
+    );
+    // A kernel whose configuration lacks AF_XDP sockets, named from its config before booting.
+    let release = "6.99.0-vbtest";
+    let k = fake_kernel(&dir, release);
+    let config = "CONFIG_BPF_SYSCALL=y\nCONFIG_VETH=y\nCONFIG_NET_NS=y\nCONFIG_BLK_DEV_INITRD=y\nCONFIG_RD_GZIP=y\nCONFIG_DEVTMPFS=y\nCONFIG_SERIAL_8250_CONSOLE=y\n# CONFIG_XDP_SOCKETS is not set\n";
+    std::fs::write(dir.join(format!("config-{release}")), config).expect("write config");
+    let k = k.to_str().expect("UTF-8");
+    refused(
+        &["matrix", "--kernel", k, "--out", o],
+        &["--kernel", "CONFIG_XDP_SOCKETS"],
+    );
+    // A .deb without a kernel image.
+    let pkg = dir.join("pkg");
+    std::fs::create_dir_all(pkg.join("DEBIAN")).expect("mkdir");
+    std::fs::write(
+        pkg.join("DEBIAN/control"),
+        "Package: vb-no-kernel\nVersion: 1\nArchitecture: all\nMaintainer: test <t@example.org>\nDescription: no kernel here\n",
+    )
+    .expect("control");
+    let deb = dir.join("vb-no-kernel.deb");
+    let built = Command::new("dpkg-deb")
+        .arg("-b")
+        .arg(&pkg)
+        .arg(&deb)
+        .output()
+        .expect("dpkg-deb");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let cache = dir.join("cache");
+    refused(
+        &[
+            "matrix",
+            "--kernel",
+            deb.to_str().expect("UTF-8"),
+            "--cache",
+            cache.to_str().expect("UTF-8"),
+            "--out",
+            o,
+        ],
+        &["--kernel", "no kernel image"],
+    );
+    refused(
+        &["matrix", "--kernel", j, "--memory", "99999999", "--out", o],
+        &["--memory", "available"],
+    );
+    refused(
+        &["matrix", "--kernel", j, "--memory", "64", "--out", o],
+        &["--memory", "512"],
+    );
+    refused(
+        &["matrix", "--kernel", j, "--out", o, "--", "--out", "/tmp/x"],
+        &["--out", "matrix sets"],
+    );
+    refused(
+        &[
+            "matrix", "--kernel", j, "--out", o, "--", "--mode", "nosuch",
+        ],
+        &["nosuch"],
+    );
+    refused(
+        &["matrix", "--kernel", j, "--kernel", j, "--out", o],
+        &["--kernel", "given twice"],
+    );
+    refused(
+        &[
+            "matrix",
+            "--kernel",
+            j,
+            "--vcpus",
+            "2",
+            "--vm-cores",
+            "0",
+            "--out",
+            o,
+        ],
+        &["--vm-cores", "one core per vCPU"],
+    );
+    refused(
+        &["matrix", "--kernel", j, "--name", "../up", "--out", o],
+        &["--name"],
+    );
+    // No QEMU: the message says how to install it (exit 1: the host, not the input).
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vethbench"));
+    let no_qemu = cmd
+        .args(["matrix", "--kernel", OLD, "--out", o])
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("run");
+    let (_, err) = text(&no_qemu);
+    assert_eq!(no_qemu.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("apt-get install -t bookworm-backports qemu-system-x86"),
+        "{err}"
+    );
+    // Nothing was created for the refused runs but the results directory itself.
+    let made: Vec<_> = std::fs::read_dir(&out)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        made.is_empty(),
+        "no matrix directory for refused input: {made:?}"
+    );
+}
