@@ -271,12 +271,16 @@ fn topology_round_trip() -> Check {
             ),
             "",
         ),
-        Err(e) => check(
-            name,
-            Status::Fail,
-            e.to_string(),
-            "see the error; `vethbench cleanup` removes leftovers",
-        ),
+        Err(e) => {
+            let text = e.to_string();
+            // Creating the pair is refused when the kernel has no veth driver at all.
+            let fix = if text.contains("create veth pair") && text.contains("os error 95") {
+                "the kernel lacks veth: build it with CONFIG_VETH, or load its module (modprobe veth)"
+            } else {
+                "see the error; `vethbench cleanup` removes leftovers"
+            };
+            check(name, Status::Fail, text, fix)
+        }
     }
 }
 

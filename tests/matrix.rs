@@ -87,6 +87,8 @@ fn matrix_compares_two_debian_kernels_under_tcg() {
         NEW,
         "--accel",
         "tcg",
+        "--vm-cores",
+        "1,0",
         "--out",
         out_dir.to_str().expect("UTF-8"),
         "--name",
@@ -142,6 +144,8 @@ fn matrix_compares_two_debian_kernels_under_tcg() {
             );
             assert_eq!(fp["vm"]["accelerator"], "tcg", "TCG recorded");
             assert_eq!(fp["vm"]["vcpus"], 2);
+            // vCPU 0 on core 1 and vCPU 1 on core 0, read back by the matrix before recording.
+            assert_eq!(fp["vm"]["vcpu_pinning"], serde_json::json!([1, 0]));
             for s in record["scenarios"].as_array().expect("scenarios") {
                 let trials = s["trials"].as_array().expect("trials");
                 assert!(!trials.is_empty(), "{s}");
@@ -393,4 +397,75 @@ fn matrix_refuses_bad_input_before_booting() {
         made.is_empty(),
         "no matrix directory for refused input: {made:?}"
     );
+}
+
+#[test]
+fn matrix_names_what_a_guest_lacks_and_kills_a_guest_that_does_not_boot() {
+    if skip_without_guests("matrix_names_what_a_guest_lacks_and_kills_a_guest_that_does_not_boot") {
+        return;
+    }
+    let _lock = HostLock::exclusive();
+    let dir = fresh_dir("matrix-lacks");
+    let o = dir.to_str().expect("UTF-8");
+    // One second is too short for any kernel to reach its init under TCG: killed, reported.
+    let out = vethbench(&[
+        "matrix",
+        "--kernel",
+        OLD,
+        "--accel",
+        "tcg",
+        "--boot-timeout",
+        "1",
+        "--timeout",
+        "5",
+        "--out",
+        o,
+        "--name",
+        "slow",
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("did not boot within 1 s"), "{stderr}");
+    assert_eq!(qemus(), "", "the guest was killed");
+    // The same kernel without its configuration beside it and without its modules: nothing to
+    // refuse before booting, so the guest's doctor finds that veth is missing, and says so.
+    let cache = Path::new("/var/cache/vethbench/unpacked");
+    let vmlinuz = std::fs::read_dir(cache)
+        .expect("the kernel unpacked into the cache")
+        .flatten()
+        .filter_map(|e| std::fs::read_dir(e.path().join("boot")).ok())
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|f| f.to_str())
+                .is_some_and(|f| f.starts_with("vmlinuz-6.1."))
+        })
+        .expect("a 6.1 vmlinuz in the cache");
+    let bare = dir.join("bare");
+    std::fs::create_dir_all(&bare).expect("mkdir");
+    let copy = bare.join(vmlinuz.file_name().expect("file name"));
+    std::fs::copy(&vmlinuz, &copy).expect("copy the kernel");
+    let out = vethbench(&[
+        "matrix",
+        "--kernel",
+        copy.to_str().expect("UTF-8"),
+        "--accel",
+        "tcg",
+        "--out",
+        o,
+        "--name",
+        "noveth",
+        "--",
+        "--mode",
+        "throughput",
+        "--duration",
+        "0.5",
+    ]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("doctor failed"), "{stderr}");
+    assert!(stderr.contains("the kernel lacks veth"), "{stderr}");
+    assert_eq!(qemus(), "", "no QEMU left");
 }

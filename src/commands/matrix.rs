@@ -114,6 +114,8 @@ pub fn run(opts: &MatrixOptions) -> anyhow::Result<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&matrix).context("serialise matrix")?
         );
+    } else if matrix.rows.is_empty() {
+        eprintln!("matrix: no kernel sent a record back (each kernel's status is above)");
     } else {
         print!("{}", results::matrix::render(&matrix));
     }
