@@ -41,7 +41,18 @@ pub fn run(opts: &MatrixOptions) -> anyhow::Result<ExitCode> {
         None
     };
     let cmdline = vm::cmdline::build(&opts.runs)?;
-    let columns = prepare(opts, &stop)?;
+    vm::stale::sweep(&opts.cache);
+    let columns = match prepare(opts, &stop) {
+        Ok(c) => c,
+        // Interrupted while downloading: the exit status says so.
+        Err(e) => match crate::signals::exit_code() {
+            Some(code) => {
+                eprintln!("vethbench matrix: {e:#}");
+                return Ok(code);
+            }
+            None => return Err(e),
+        },
+    };
     std::fs::create_dir_all(&opts.dir).with_context(|| opts.dir.display().to_string())?;
     let mut summary = MatrixSummary {
         kind: SUMMARY_KIND.into(),

@@ -17,5 +17,6 @@ pub mod modules;
 pub mod qemu;
 mod qmp;
 pub mod session;
+pub mod stale;
 
 pub use error::VmError;
