@@ -1,30 +1,16 @@
 //! Every input checked before anything is built: exit 2, a message naming the flag or file, and
 //! the host unchanged. Record readers are bounded and validate what they read.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use setup::testing::{skip_without_root, snapshot, test_id, HostLock};
 
 mod common;
-use common::{fresh_dir, latency_record, text, vethbench, Down};
+use common::{fresh_dir, latency_record, refused_within, text, vethbench, Down};
 
 /// Asserts exit 2 within a few seconds with every needle in stderr.
 fn refused(args: &[&str], needles: &[&str]) {
-    let started = Instant::now();
-    let out = vethbench(args);
-    let (stdout, stderr) = text(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{args:?}: exit 2\n{stdout}{stderr}"
-    );
-    for n in needles {
-        assert!(stderr.contains(n), "{args:?}: '{n}' missing in: {stderr}");
-    }
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{args:?}: refused quickly, not after measuring"
-    );
+    refused_within(args, needles, Duration::from_secs(5));
 }
 
 #[test]

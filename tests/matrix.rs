@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use setup::testing::{skip_without_root, snapshot, HostLock};
 
 mod common;
-use common::{fresh_dir, text, vethbench};
+use common::{fresh_dir, refused_within, text, vethbench};
 
 const OLD: &str = "linux-image-cloud-amd64";
 const NEW: &str = "linux-image-cloud-amd64/bookworm-backports";
@@ -244,23 +244,9 @@ fn fake_kernel(dir: &Path, release: &str) -> std::path::PathBuf {
     path
 }
 
-/// Exit 2 quickly, stderr naming every needle, nothing left running.
+/// Exit 2 before booting, stderr naming every needle, nothing left running.
 fn refused(args: &[&str], needles: &[&str]) {
-    let started = Instant::now();
-    let out = vethbench(args);
-    let (stdout, stderr) = text(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{args:?}: exit 2\n{stdout}{stderr}"
-    );
-    for n in needles {
-        assert!(stderr.contains(n), "{args:?}: '{n}' missing in: {stderr}");
-    }
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "{args:?}: refused before booting"
-    );
+    refused_within(args, needles, Duration::from_secs(30));
     assert_eq!(qemus(), "", "{args:?}: no QEMU");
 }
 

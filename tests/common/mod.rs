@@ -148,3 +148,24 @@ pub fn run_json(args: &[&str]) -> serde_json::Value {
     assert!(o.status.success(), "{all:?}: {err}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{all:?}: {e}: {out}"))
 }
+
+/// Asserts that `vethbench args` exits 2 within `limit` (refused, not after measuring or booting),
+/// naming every needle on stderr.
+#[allow(dead_code)] // not every test file refuses input
+pub fn refused_within(args: &[&str], needles: &[&str], limit: std::time::Duration) {
+    let started = std::time::Instant::now();
+    let out = vethbench(args);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: exit 2\n{stdout}{stderr}"
+    );
+    for n in needles {
+        assert!(stderr.contains(n), "{args:?}: '{n}' missing in: {stderr}");
+    }
+    assert!(
+        started.elapsed() < limit,
+        "{args:?}: refused within {limit:?}, not after measuring"
+    );
+}
