@@ -101,6 +101,8 @@ pub struct MatrixOptions {
     pub boot_timeout: std::time::Duration,
     /// `--timeout`.
     pub timeout: std::time::Duration,
+    /// `--name` (or the start time).
+    pub name: String,
     /// `<out>/matrix-<name>`.
     pub dir: PathBuf,
     /// `--cache`.
@@ -187,6 +189,7 @@ impl TryFrom<MatrixArgs> for MatrixOptions {
             vm_cores,
             boot_timeout: std::time::Duration::from_secs_f64(a.boot_timeout),
             timeout: std::time::Duration::from_secs_f64(a.timeout),
+            name,
             dir,
             cache: a.cache,
             noise: a.noise,

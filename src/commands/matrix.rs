@@ -7,14 +7,13 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use results::matrix::{KernelOutcome, MatrixSummary, SUMMARY_KIND};
 use vm::kernel::{GuestKernel, KernelArg};
 use vm::qemu::Launch;
-use vm::session::{Ended, Guest};
+use vm::session::{AccelChoice, Ended, Guest};
 
 use crate::cli::{AccelArg, MatrixOptions};
 use crate::ui::progress;
@@ -56,61 +55,71 @@ pub fn run(opts: &MatrixOptions) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&opts.dir).with_context(|| opts.dir.display().to_string())?;
     let mut summary = MatrixSummary {
         kind: SUMMARY_KIND.into(),
-        name: opts
-            .dir
-            .file_name()
-            .map(|n| {
-                n.to_string_lossy()
-                    .trim_start_matches("matrix-")
-                    .to_string()
-            })
-            .unwrap_or_default(),
+        name: opts.name.clone(),
         started: results::now_rfc3339(),
         runs: opts.runs.clone(),
         kernels: Vec::new(),
         matrix: None,
     };
-    let n = columns.len();
-    let mut usage_failure = false;
     for (i, col) in columns.iter().enumerate() {
-        let start = Instant::now();
-        let dir = opts.dir.join(&col.label);
-        std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
-        let mut outcome = KernelOutcome {
-            label: col.label.clone(),
-            named: col.named.clone(),
-            release: col.release.clone(),
-            accelerator: None,
-            kvm_fallback: None,
-            status: "ok".into(),
-            records: Vec::new(),
-            seconds: 0.0,
-        };
-        if stop.load(Ordering::SeqCst) {
-            outcome.status = "not run: interrupted before it started".into();
-        } else {
-            progress!("kernel {}/{n}: {} ({})", i + 1, col.label, col.named);
-            let ran = match (&col.guest, &qemu) {
-                (Some(k), Some((bin, version))) => {
-                    let spec = GuestSpec {
-                        qemu: bin,
-                        qemu_version: version,
-                        cmdline: &cmdline,
-                    };
-                    guest(opts, &spec, k, col, &dir, &stop, &mut outcome)
-                }
-                _ => host(opts, col, &dir, &stop, &mut outcome),
-            };
-            if let Err(e) = ran {
-                outcome.status = format!("failed: {e:#}");
-            }
-            usage_failure |= outcome.status.starts_with("doctor failed");
-            progress!("kernel {}/{n}: {}: {}", i + 1, col.label, outcome.status);
-        }
-        outcome.seconds = start.elapsed().as_secs_f64();
+        let at = format!("kernel {}/{}", i + 1, columns.len());
+        let spec = qemu.as_ref().map(|(bin, version)| GuestSpec {
+            qemu: bin,
+            qemu_version: version,
+            cmdline: &cmdline,
+        });
+        let outcome = run_kernel(opts, &at, col, spec.as_ref(), &stop)?;
         summary.kernels.push(outcome);
         save_summary(&opts.dir, &summary)?;
     }
+    let matrix = tabulate(opts, &columns)?;
+    summary.matrix = Some(matrix);
+    save_summary(&opts.dir, &summary)?;
+    progress!("matrix: {}", opts.dir.display());
+    Ok(exit_status(&summary))
+}
+
+/// One kernel, natively or in a guest, to its outcome (a failure is the kernel's status, not the
+/// matrix's end).
+fn run_kernel(
+    opts: &MatrixOptions,
+    at: &str,
+    col: &Column,
+    spec: Option<&GuestSpec<'_>>,
+    stop: &AtomicBool,
+) -> anyhow::Result<KernelOutcome> {
+    let start = Instant::now();
+    let dir = opts.dir.join(&col.label);
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    let mut outcome = KernelOutcome {
+        label: col.label.clone(),
+        named: col.named.clone(),
+        release: col.release.clone(),
+        accelerator: None,
+        kvm_fallback: None,
+        status: "ok".into(),
+        records: Vec::new(),
+        seconds: 0.0,
+    };
+    if stop.load(Ordering::SeqCst) {
+        outcome.status = "not run: interrupted before it started".into();
+        return Ok(outcome);
+    }
+    progress!("{at}: {} ({})", col.label, col.named);
+    let ran = match (&col.guest, spec) {
+        (Some(k), Some(spec)) => guest(opts, spec, k, col, &dir, stop, &mut outcome),
+        _ => host(opts, col, &dir, stop, &mut outcome),
+    };
+    if let Err(e) = ran {
+        outcome.status = format!("failed: {e:#}");
+    }
+    progress!("{at}: {}: {}", col.label, outcome.status);
+    outcome.seconds = start.elapsed().as_secs_f64();
+    Ok(outcome)
+}
+
+/// The matrix of what came back, printed (table or JSON).
+fn tabulate(opts: &MatrixOptions, columns: &[Column]) -> anyhow::Result<results::matrix::Matrix> {
     let records: Vec<(String, Option<results::Record>)> = columns
         .iter()
         .map(|c| (c.label.clone(), load_kernel(&opts.dir.join(&c.label))))
@@ -130,22 +139,29 @@ pub fn run(opts: &MatrixOptions) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", results::matrix::render(&matrix));
     }
-    summary.matrix = Some(matrix);
-    save_summary(&opts.dir, &summary)?;
-    progress!("matrix: {}", opts.dir.display());
+    Ok(matrix)
+}
+
+/// 130/143 after a signal; 2 when a guest's doctor found its kernel unusable; 1 when a kernel did
+/// not complete; else 0.
+fn exit_status(summary: &MatrixSummary) -> ExitCode {
     if let Some(code) = crate::signals::exit_code() {
-        return Ok(code);
+        return code;
     }
     let failed = summary.kernels.iter().filter(|k| k.status != "ok").count();
-    if usage_failure {
+    if summary
+        .kernels
+        .iter()
+        .any(|k| k.status.starts_with("doctor failed"))
+    {
         eprintln!("error: vethbench matrix: a kernel lacks what vethbench needs (its doctor failed; see above)");
-        return Ok(ExitCode::from(crate::exit::USAGE));
+        return ExitCode::from(crate::exit::USAGE);
     }
     if failed > 0 {
         eprintln!("error: vethbench matrix: {failed} kernel(s) did not complete (see above)");
-        return Ok(ExitCode::from(crate::exit::FAILURE));
+        return ExitCode::from(crate::exit::FAILURE);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// Every kernel resolved (downloaded, unpacked, its configuration checked) before anything
@@ -220,14 +236,14 @@ fn guest(
     let binary = std::env::current_exe().context("own binary")?;
     let image = vm::image::build(kernel, &binary, &opts.cache)?;
     let work = Workdir::new()?;
-    let try_kvm = match opts.accel {
-        AccelArg::Tcg => false,
-        AccelArg::Kvm => true,
+    let accel = match opts.accel {
+        AccelArg::Tcg => AccelChoice::Tcg,
+        AccelArg::Kvm => AccelChoice::Kvm,
         AccelArg::Auto => match vm::qemu::kvm_unavailable() {
-            None => true,
+            None => AccelChoice::KvmThenTcg,
             Some(why) => {
                 progress!("  [{}] KVM not usable ({why}): TCG emulation", col.label);
-                false
+                AccelChoice::Tcg
             }
         },
     };
@@ -247,7 +263,7 @@ fn guest(
         qemu_version: spec.qemu_version.into(),
         pin_kvm: opts.vm_cores.clone().unwrap_or(default_pin),
         pin_tcg: opts.vm_cores.clone().unwrap_or_default(),
-        try_kvm,
+        accel,
         boot_deadline: opts.boot_timeout,
         deadline: opts.timeout,
     };
@@ -260,11 +276,6 @@ fn guest(
     let label = col.label.clone();
     let run = vm::session::run(&guest, stop, &mut |line| progress!("  [{label}] {line}"));
     let result = run?;
-    if opts.accel == AccelArg::Kvm && result.kvm_fallback.is_some() {
-        // --accel kvm means KVM or nothing.
-        outcome.status = format!("failed: {}", result.kvm_fallback.unwrap_or_default());
-        return Ok(());
-    }
     outcome.accelerator = Some(result.accel.name().into());
     outcome.kvm_fallback = result.kvm_fallback.clone();
     std::fs::write(dir.join("console.log"), result.console.join("\n") + "\n")
@@ -392,12 +403,13 @@ fn host(
         })
         .collect();
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-        let forwarded = Arc::new(AtomicBool::new(false));
+        let mut forwarded = false;
         let status = loop {
             if let Some(s) = child.try_wait().context("waiting for vethbench run")? {
                 break s;
             }
-            if stop.load(Ordering::SeqCst) && !forwarded.swap(true, Ordering::SeqCst) {
+            if stop.load(Ordering::SeqCst) && !forwarded {
+                forwarded = true;
                 // A terminal's Ctrl-C reached the child too; a SIGTERM to us alone is passed on.
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
             }

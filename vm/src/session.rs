@@ -29,12 +29,23 @@ pub struct Guest {
     pub pin_kvm: Vec<usize>,
     /// As `pin_kvm`, under TCG.
     pub pin_tcg: Vec<usize>,
-    /// Try KVM first (false: TCG only).
-    pub try_kvm: bool,
+    /// Which accelerators to use.
+    pub accel: AccelChoice,
     /// Deadline from start to the guest's init.
     pub boot_deadline: Duration,
     /// Deadline from start to power-off.
     pub deadline: Duration,
+}
+
+/// The accelerators a guest may run under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccelChoice {
+    /// KVM only: a guest KVM cannot boot fails.
+    Kvm,
+    /// TCG only.
+    Tcg,
+    /// KVM, and TCG when KVM cannot boot the guest.
+    KvmThenTcg,
 }
 
 /// How a guest ended.
@@ -76,20 +87,23 @@ pub fn run(
     stop: &AtomicBool,
     on_line: &mut dyn FnMut(&str),
 ) -> Result<Outcome, VmError> {
-    if guest.try_kvm {
-        let first = boot(guest, Accel::Kvm, stop, on_line)?;
-        match &first.ended {
-            Ended::BootFailed(reason) => {
-                let reason = format!("KVM cannot run this kernel here ({reason}); using TCG");
-                on_line(&format!("vethbench: {reason}"));
-                let mut again = boot(guest, Accel::Tcg, stop, on_line)?;
-                again.kvm_fallback = Some(reason);
-                return Ok(again);
-            }
-            _ => return Ok(first),
+    match guest.accel {
+        AccelChoice::Tcg => boot(guest, Accel::Tcg, stop, on_line),
+        AccelChoice::Kvm => boot(guest, Accel::Kvm, stop, on_line),
+        AccelChoice::KvmThenTcg => {
+            let first = boot(guest, Accel::Kvm, stop, on_line)?;
+            let why = match &first.ended {
+                Ended::BootFailed(reason) => reason.clone(),
+                Ended::BootTimeout(t) => format!("no init within {:.0} s", t.as_secs_f64()),
+                _ => return Ok(first),
+            };
+            let reason = format!("KVM cannot run this kernel here ({why}); using TCG");
+            on_line(&format!("vethbench: {reason}"));
+            let mut again = boot(guest, Accel::Tcg, stop, on_line)?;
+            again.kvm_fallback = Some(reason);
+            Ok(again)
         }
     }
-    boot(guest, Accel::Tcg, stop, on_line)
 }
 
 fn boot(
