@@ -126,6 +126,19 @@ pub fn cell(e: Option<&Estimate>) -> String {
     }
 }
 
+/// A verdict against the first kernel: `+3.1 % improved`, `not comparable` (with its reason when
+/// `reason`), or `-` when there is none.
+pub fn verdict_cell(change: Option<&MetricChange>, reason: bool) -> String {
+    match change {
+        Some(c) if c.verdict == crate::Verdict::NotComparable => match (&c.resolve, reason) {
+            (Some(why), true) => why.clone(),
+            _ => c.verdict.to_string(),
+        },
+        Some(c) => format!("{:+.1} % {}", c.change_pct, c.verdict),
+        None => "-".into(),
+    }
+}
+
 fn sig3(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
@@ -153,21 +166,13 @@ pub fn render(m: &Matrix) -> String {
             for (i, c) in r.cells.iter().enumerate() {
                 row.push(cell(c.as_ref()));
                 if i > 0 {
-                    row.push(match &r.against_first[i] {
-                        Some(change) => {
-                            if let Some(why) = &change.resolve {
-                                if !reasons.contains(why) {
-                                    reasons.push(why.clone());
-                                }
-                            }
-                            if change.verdict == crate::Verdict::NotComparable {
-                                change.verdict.to_string()
-                            } else {
-                                format!("{:+.1} % {}", change.change_pct, change.verdict)
-                            }
+                    let change = r.against_first[i].as_ref();
+                    if let Some(why) = change.and_then(|c| c.resolve.as_ref()) {
+                        if !reasons.contains(why) {
+                            reasons.push(why.clone());
                         }
-                        None => "-".into(),
-                    });
+                    }
+                    row.push(verdict_cell(change, false));
                 }
             }
             row

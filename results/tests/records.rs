@@ -447,3 +447,79 @@ fn a_flow_s_corrupt_histogram_is_refused_naming_the_flow() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_kernel_matrix_judges_each_kernel_against_the_first() {
+    use results::matrix::{build, column_label, merge, render};
+    use results::noise::NoiseBand;
+    let band = NoiseBand::flat(2.0);
+    let tcg = results::vm::VmInfo {
+        accelerator: "tcg".into(),
+        qemu_version: "10.0.2".into(),
+        vcpus: 2,
+        vcpu_pinning: vec![1, 0],
+        memory_mib: 2048,
+    };
+    // Two runs of one kernel (one mode each) make one column.
+    let old = merge(vec![
+        with_trials(Mode::Throughput, &[100.0, 101.0, 99.0], None),
+        with_trials(Mode::Latency, &[10.0, 10.0, 10.0], Some(20)),
+    ])
+    .expect("merged");
+    assert_eq!(old.scenarios.len(), 2);
+    assert!(column_label(&old).starts_with("host-"));
+    let slower = with_trials(Mode::Throughput, &[50.0, 51.0, 49.0], None);
+    let columns = [
+        ("a".to_string(), Some(&old)),
+        ("b".to_string(), Some(&slower)),
+        ("c".to_string(), None),
+    ];
+    let m = build(&columns, &band);
+    assert_eq!(m.kernels, ["a", "b", "c"]);
+    let rate = m
+        .rows
+        .iter()
+        .find(|r| r.scenario.starts_with("throughput") && r.metric == "received_pps")
+        .expect("rate row");
+    assert!(
+        rate.against_first[0].is_none(),
+        "the first is the reference"
+    );
+    assert_eq!(
+        rate.against_first[1].as_ref().map(|c| c.verdict),
+        Some(Verdict::Regressed),
+        "native kernels are judged"
+    );
+    assert!(rate.cells[2].is_none() && rate.against_first[2].is_none());
+    // The latency scenario only the first kernel has: shown, nothing to judge.
+    let rtt = m
+        .rows
+        .iter()
+        .find(|r| r.metric == "rtt_p50_us")
+        .expect("rtt row");
+    assert!(rtt.cells[0].is_some() && rtt.cells[1].is_none());
+    let text = render(&m);
+    assert!(
+        text.contains("vs a") && text.contains("REGRESSED"),
+        "{text}"
+    );
+    // Emulated: shown, never judged, and the reason is printed once.
+    let mut emulated = slower.clone();
+    emulated.fingerprint.vm = Some(tcg);
+    assert_eq!(column_label(&emulated), emulated.fingerprint.kernel_release);
+    let m = build(
+        &[("a".into(), Some(&old)), ("b".into(), Some(&emulated))],
+        &band,
+    );
+    assert!(m
+        .rows
+        .iter()
+        .filter_map(|r| r.against_first[1].as_ref())
+        .all(|c| c.verdict == Verdict::NotComparable));
+    let text = render(&m);
+    assert_eq!(
+        text.matches("not comparable: TCG emulation").count(),
+        1,
+        "{text}"
+    );
+}

@@ -171,13 +171,7 @@ fn kernel_matrix(records: &[Labelled]) -> String {
         for (i, c) in r.cells.iter().enumerate() {
             let _ = write!(html, "<td>{}</td>", esc(&crate::matrix::cell(c.as_ref())));
             if i > 0 {
-                let verdict = match &r.against_first[i] {
-                    Some(v) => match &v.resolve {
-                        Some(why) if v.verdict == crate::Verdict::NotComparable => why.clone(),
-                        _ => format!("{:+.1} % {}", v.change_pct, v.verdict),
-                    },
-                    None => "-".into(),
-                };
+                let verdict = crate::matrix::verdict_cell(r.against_first[i].as_ref(), true);
                 let _ = write!(html, "<td>{}</td>", esc(&verdict));
             }
         }
