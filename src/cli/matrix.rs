@@ -30,7 +30,7 @@ pub struct MatrixArgs {
     #[arg(long = "kernel", value_name = "KERNEL", required = true)]
     pub kernels: Vec<String>,
     /// Modules of the vmlinuz kernels: a lib/modules directory (holding <release>/), or one
-    /// release's directory.
+    /// release's directory (default: /lib/modules/<release> when the host has it).
     #[arg(long, value_name = "DIR")]
     pub modules: Option<PathBuf>,
     /// The accelerator.

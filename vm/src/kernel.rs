@@ -98,14 +98,16 @@ pub fn resolve(
     Ok(kernel)
 }
 
-/// A vmlinuz file, its modules under `--modules`, its config beside it (`config-<release>`).
+/// A vmlinuz file, its modules under `--modules` (or `/lib/modules/<release>` when the host has
+/// them), its config beside it (`config-<release>`).
 fn from_image(named: &str, path: &Path, modules: Option<&Path>) -> Result<GuestKernel, VmError> {
     let bad = |reason: String| VmError::Usage(model::usage("--kernel", path.display(), reason));
     std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
     let release = bzimage::release(path).map_err(bad)?;
     let modules = match modules {
         Some(m) => Some(modules_dir(m, &release)?),
-        None => None,
+        // A kernel installed on this host has its modules where the host keeps them.
+        None => Some(Path::new("/lib/modules").join(&release)).filter(|d| d.is_dir()),
     };
     let config = path
         .parent()
