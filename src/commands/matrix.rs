@@ -75,7 +75,11 @@ pub fn run(opts: &MatrixOptions) -> anyhow::Result<ExitCode> {
     let matrix = tabulate(opts, &columns)?;
     summary.matrix = Some(matrix);
     save_summary(&opts.dir, &summary)?;
-    progress!("matrix: {}", opts.dir.display());
+    progress!(
+        "matrix: {} (`vethbench report {}` draws it)",
+        opts.dir.display(),
+        opts.dir.display()
+    );
     Ok(exit_status(&summary))
 }
 
