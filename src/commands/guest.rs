@@ -32,8 +32,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
         .map(|c| format!("{}: {} ({})", c.name, c.detail, c.fix))
         .collect();
     if !failed.is_empty() {
-        channel::write(&mut port, &Frame::DoctorFailed(failed.join("\n")))?;
-        channel::write(&mut port, &Frame::End(crate::exit::USAGE.into()))?;
+        send(&mut port, &Frame::DoctorFailed(failed.join("\n")))?;
+        send(&mut port, &Frame::End(crate::exit::USAGE.into()))?;
         return Ok(ExitCode::from(crate::exit::USAGE));
     }
     let mut worst = 0;
@@ -62,12 +62,17 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 .unwrap_or(&record)
                 .display()
                 .to_string();
-            channel::write(&mut port, &Frame::Record { name, bytes })?;
+            send(&mut port, &Frame::Record { name, bytes })?;
         }
     }
-    channel::write(&mut port, &Frame::End(worst))?;
-    nix::sys::termios::tcdrain(port.as_fd()).context("draining the record channel")?;
+    send(&mut port, &Frame::End(worst))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a frame and waits until the port has sent it: the guest may power off right after.
+fn send(port: &mut std::fs::File, frame: &Frame) -> anyhow::Result<()> {
+    channel::write(port, frame).context("writing to the record channel")?;
+    nix::sys::termios::tcdrain(port.as_fd()).context("draining the record channel")
 }
 
 /// The serial port, raw (no newline translation: frames carry exact byte counts).

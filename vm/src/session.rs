@@ -158,17 +158,10 @@ fn boot(
             qemu.kill();
             break Ended::Interrupted;
         }
+        // The deadlines below are checked after every line too: a guest that never stops
+        // printing still ends.
         match qemu.console.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) => {
-                if !booted && line.contains(INIT_MARK) {
-                    booted = true;
-                }
-                if booted {
-                    on_line(&line);
-                }
-                console.push(line);
-                continue;
-            }
+            Ok(line) => keep_line(line, &mut booted, &mut console, on_line),
             Err(RecvTimeoutError::Disconnected) => {
                 // QEMU closed its console: it is ending.
                 std::thread::sleep(Duration::from_millis(20));
@@ -182,7 +175,10 @@ fn boot(
             break Ended::BootFailed(last_line(&qemu.stderr()));
         }
         if qemu.exited().is_some() {
-            console.extend(qemu.console.try_iter());
+            // The console's last lines (the reader ends at QEMU's end of output).
+            while let Ok(line) = qemu.console.recv_timeout(Duration::from_millis(500)) {
+                keep_line(line, &mut booted, &mut console, on_line);
+            }
             break if booted {
                 Ended::PoweredOff
             } else {
@@ -201,6 +197,28 @@ fn boot(
     };
     drop(qemu);
     Ok(outcome(ended, accel, vm, console, &launch))
+}
+
+/// Console lines kept for `console.log` (a guest that floods its console keeps its last ones).
+const CONSOLE_LINES: usize = 100_000;
+
+/// Notes the guest's init, passes lines after it on, and keeps every line.
+fn keep_line(
+    line: String,
+    booted: &mut bool,
+    console: &mut Vec<String>,
+    on_line: &mut dyn FnMut(&str),
+) {
+    if !*booted && line.contains(INIT_MARK) {
+        *booted = true;
+    }
+    if *booted {
+        on_line(&line);
+    }
+    if console.len() >= CONSOLE_LINES {
+        console.drain(..CONSOLE_LINES / 2);
+    }
+    console.push(line);
 }
 
 /// The outcome of a boot, with what came over the channel (whose file is then removed).
