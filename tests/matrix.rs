@@ -455,3 +455,90 @@ fn matrix_names_what_a_guest_lacks_and_kills_a_guest_that_does_not_boot() {
     assert!(stderr.contains("the kernel lacks veth"), "{stderr}");
     assert_eq!(qemus(), "", "no QEMU left");
 }
+
+#[test]
+fn matrix_interrupted_mid_run_keeps_what_the_guest_measured() {
+    if skip_without_guests("matrix_interrupted_mid_run_keeps_what_the_guest_measured") {
+        return;
+    }
+    let _lock = HostLock::exclusive();
+    let out_dir = fresh_dir("matrix-midrun");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
+        .args([
+            "matrix", "--kernel", OLD, "--accel", "tcg", "--name", "mid", "--out",
+        ])
+        .arg(&out_dir)
+        .args([
+            "--",
+            "--mode",
+            "throughput",
+            "--mode",
+            "latency",
+            "--duration",
+            "30",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start vethbench matrix");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("read stderr");
+        seen += &line;
+        seen.push('\n');
+        // The guest's first run has started (its trial's progress line ends only with it).
+        if line.contains("vethbench run: throughput mode") {
+            break;
+        }
+    }
+    assert!(
+        seen.contains("vethbench run: throughput mode"),
+        "the guest's run never started:\n{seen}"
+    );
+    // Topology, warm-up, then a few seconds into the 30 s trial.
+    std::thread::sleep(Duration::from_secs(8));
+    let asked = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    let rest = rest.join("\n");
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(60),
+        "stopped well before the 30 s trial and the second run would have ended: {:?}",
+        asked.elapsed()
+    );
+    assert!(rest.contains("asking the guest to stop"), "{rest}");
+    assert_eq!(qemus(), "", "no QEMU left");
+    let dir = out_dir.join("matrix-mid");
+    let summary = json(&dir.join("matrix.json"));
+    let k = &summary["kernels"][0];
+    assert!(
+        k["status"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("interrupted"),
+        "{k}"
+    );
+    let records = k["records"].as_array().expect("records");
+    assert_eq!(
+        records.len(),
+        1,
+        "the interrupted run's record came back, no second run: {k}"
+    );
+    let record = json(&dir.join(records[0].as_str().unwrap_or("")));
+    assert_eq!(record["interrupted"], "SIGINT", "marked as cut short");
+    let trial = &record["scenarios"][0]["trials"][0];
+    assert_eq!(trial["interrupted"], true);
+    assert!(
+        trial["accounting"]["sent"].as_u64().unwrap_or(0) > 0,
+        "it measured: {}",
+        trial["accounting"]
+    );
+}

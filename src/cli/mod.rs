@@ -105,7 +105,8 @@ pub enum Command {
     /// console.log beside them). Under TCG the figures mean nothing for performance and every
     /// verdict is "not comparable: TCG emulation"; a VM column is never judged against `host`.
     /// A guest that does not reach its init within --boot-timeout, or runs past --timeout, is
-    /// killed and reported; Ctrl-C stops the VM and keeps the records already back. Exit status
+    /// killed and reported; Ctrl-C asks a running guest to stop (its run keeps what it measured,
+    /// marked interrupted) and keeps every record that comes back. Exit status
     /// 2 for bad input (a kernel that is missing, not a kernel, or lacks what vethbench needs,
     /// named from its config or from the guest's doctor), 1 if a guest failed, 130/143 when
     /// interrupted.

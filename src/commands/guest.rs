@@ -4,9 +4,11 @@
 //! status. A failing doctor is sent back instead of measuring.
 
 use std::fs::OpenOptions;
+use std::io::BufRead;
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use anyhow::Context;
 use vm::channel::{self, Frame};
@@ -23,6 +25,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let runs = vm::cmdline::runs(&cmdline)
         .context("not in a vethbench matrix guest: the kernel command line names no runs")?;
     let mut port = open_channel()?;
+    listen_for_stop();
     println!("vethbench-guest: doctor");
     let checks = run_all();
     super::doctor::print_table(&checks);
@@ -45,13 +48,20 @@ pub fn run() -> anyhow::Result<ExitCode> {
             args.join(" ")
         );
         let out = Path::new(OUT).join(format!("run-{i}"));
-        let status = Command::new(std::env::current_exe().context("own binary")?)
+        let mut child = Command::new(std::env::current_exe().context("own binary")?)
             .arg("run")
             .args(args)
             .arg("--out")
             .arg(&out)
-            .status()
+            .stdin(Stdio::null())
+            .spawn()
             .context("starting vethbench run")?;
+        RUN_PID.store(child.id() as i32, Ordering::SeqCst);
+        if STOPPING.load(Ordering::SeqCst) {
+            interrupt_run();
+        }
+        let status = child.wait().context("waiting for vethbench run")?;
+        RUN_PID.store(0, Ordering::SeqCst);
         let code = status.code().unwrap_or(1);
         println!("vethbench-guest: run {} exited {code}", i + 1);
         worst = worst.max(code);
@@ -64,6 +74,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 .to_string();
             send(&mut port, &Frame::Record { name, bytes })?;
         }
+        if STOPPING.load(Ordering::SeqCst) {
+            println!("vethbench-guest: stopped by the host");
+            break;
+        }
     }
     send(&mut port, &Frame::End(worst))?;
     Ok(ExitCode::SUCCESS)
@@ -73,6 +87,34 @@ pub fn run() -> anyhow::Result<ExitCode> {
 fn send(port: &mut std::fs::File, frame: &Frame) -> anyhow::Result<()> {
     channel::write(port, frame).context("writing to the record channel")?;
     nix::sys::termios::tcdrain(port.as_fd()).context("draining the record channel")
+}
+
+/// The pid of the `vethbench run` in progress (0: none).
+static RUN_PID: AtomicI32 = AtomicI32::new(0);
+/// The host asked the guest to stop.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// Watches the console for the host's stop line: the run in progress gets SIGINT (it ends its
+/// trial as interrupted and stores its record), and no further run starts.
+fn listen_for_stop() {
+    std::thread::spawn(|| {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            if line.trim() == vm::session::STOP_LINE {
+                STOPPING.store(true, Ordering::SeqCst);
+                interrupt_run();
+            }
+        }
+    });
+}
+
+fn interrupt_run() {
+    let pid = RUN_PID.load(Ordering::SeqCst);
+    if pid > 0 {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGINT,
+        );
+    }
 }
 
 /// The serial port, raw (no newline translation: frames carry exact byte counts).

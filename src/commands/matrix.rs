@@ -325,7 +325,7 @@ fn guest(
             t.as_secs_f64()
         ),
         (Ended::Interrupted, _) => {
-            "interrupted: the VM was stopped; records already back are kept".into()
+            "interrupted: the VM was stopped; the records that came back are kept".into()
         }
     };
     Ok(())

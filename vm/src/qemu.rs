@@ -143,6 +143,8 @@ pub struct Qemu {
     pub console: Receiver<String>,
     stderr: Arc<Mutex<String>>,
     status: Option<ExitStatus>,
+    /// The guest console's input (QEMU's standard input).
+    input: Option<std::process::ChildStdin>,
 }
 
 impl Qemu {
@@ -150,7 +152,7 @@ impl Qemu {
     pub fn start(launch: &Launch) -> Result<Qemu, VmError> {
         let mut cmd = Command::new(&launch.binary);
         cmd.args(launch.args())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Ctrl-C reaches vethbench only; it stops QEMU itself.
@@ -195,11 +197,13 @@ impl Qemu {
                 }
             });
         }
+        let input = child.stdin.take();
         Ok(Qemu {
             child,
             console,
             stderr,
             status: None,
+            input,
         })
     }
 
@@ -219,6 +223,14 @@ impl Qemu {
     /// What QEMU wrote on its standard error so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Types a line on the guest's console; false when the console is gone.
+    pub fn type_line(&mut self, line: &str) -> bool {
+        use std::io::Write;
+        self.input
+            .as_mut()
+            .is_some_and(|i| writeln!(i, "{line}").and_then(|_| i.flush()).is_ok())
     }
 
     /// Kills QEMU (and anything in its process group) and reaps it.

@@ -18,6 +18,13 @@ use crate::{qmp, VmError};
 /// The line `/init` prints once the guest's userland runs.
 pub const INIT_MARK: &str = "vethbench-guest: init";
 
+/// The line typed on a running guest's console to stop it gracefully: its run in progress ends
+/// its trial as interrupted and the records come back before it powers off.
+pub const STOP_LINE: &str = "vethbench-stop";
+
+/// How long a guest asked to stop may take to send its records and power off.
+const STOP_GRACE: Duration = Duration::from_secs(60);
+
 /// One guest to run.
 #[derive(Clone, Debug)]
 pub struct Guest {
@@ -59,7 +66,8 @@ pub enum Ended {
     BootTimeout(Duration),
     /// Still running at the deadline; killed.
     Timeout(Duration),
-    /// The user interrupted; killed.
+    /// The user interrupted: the guest was asked to stop (and sent what it measured), or killed
+    /// (while booting, or when it did not stop in time).
     Interrupted,
 }
 
@@ -153,8 +161,20 @@ fn boot(
     }
     let mut console = Vec::new();
     let mut booted = false;
+    let mut asked: Option<Instant> = None;
     let ended = loop {
-        if stop.load(Ordering::SeqCst) {
+        // Interrupted: a booting guest is killed at once; a running one is asked to stop (its
+        // run keeps what it measured, marked interrupted) and killed if it takes too long.
+        if stop.load(Ordering::SeqCst) && asked.is_none() {
+            if booted && qemu.type_line(STOP_LINE) {
+                on_line("vethbench: interrupted: asking the guest to stop and send its records");
+                asked = Some(Instant::now());
+            } else {
+                qemu.kill();
+                break Ended::Interrupted;
+            }
+        }
+        if asked.is_some_and(|t| t.elapsed() > STOP_GRACE) {
             qemu.kill();
             break Ended::Interrupted;
         }
@@ -179,7 +199,9 @@ fn boot(
             while let Ok(line) = qemu.console.recv_timeout(Duration::from_millis(500)) {
                 keep_line(line, &mut booted, &mut console, on_line);
             }
-            break if booted {
+            break if asked.is_some() {
+                Ended::Interrupted
+            } else if booted {
                 Ended::PoweredOff
             } else {
                 Ended::BootFailed(last_line(&qemu.stderr()))
