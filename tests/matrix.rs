@@ -542,3 +542,59 @@ fn matrix_interrupted_mid_run_keeps_what_the_guest_measured() {
         trial["accounting"]
     );
 }
+
+#[test]
+fn matrix_runs_the_host_natively_after_its_doctor() {
+    if skip_without_root("matrix_runs_the_host_natively_after_its_doctor") {
+        return;
+    }
+    let _lock = HostLock::shared();
+    let dir = fresh_dir("matrix-host");
+    let out = vethbench(&[
+        "matrix",
+        "--kernel",
+        "host",
+        "--out",
+        dir.to_str().expect("UTF-8"),
+        "--name",
+        "h",
+        "--",
+        "--mode",
+        "throughput",
+        "--duration",
+        "0.5",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let release = nix::sys::utsname::uname()
+        .expect("uname")
+        .release()
+        .to_string_lossy()
+        .into_owned();
+    let label = format!("host-{release}");
+    assert!(
+        stderr.contains(&format!("[{label}] vethbench doctor")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("netns + veth probe"),
+        "the doctor's table is streamed: {stderr}"
+    );
+    assert!(
+        stdout.contains(&label) && stdout.contains("received_pps"),
+        "{stdout}"
+    );
+    let summary = json(&dir.join("matrix-h/matrix.json"));
+    let k = &summary["kernels"][0];
+    assert_eq!(k["status"], "ok", "{k}");
+    assert!(k.get("accelerator").is_none(), "no VM: {k}");
+    let record = json(
+        &dir.join("matrix-h")
+            .join(k["records"][0].as_str().unwrap_or("")),
+    );
+    assert!(
+        record["fingerprint"].get("vm").is_none(),
+        "measured natively"
+    );
+    assert_eq!(record["fingerprint"]["kernel_release"], release.as_str());
+}
