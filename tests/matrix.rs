@@ -183,6 +183,68 @@ fn matrix_compares_two_debian_kernels_under_tcg() {
     assert_eq!(snapshot(), before, "nothing of ours left on the host");
 }
 
+/// A `vethbench matrix` running in the background, its stderr read line by line.
+struct Background {
+    child: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStderr>>,
+    /// Every stderr line read so far.
+    seen: String,
+}
+
+impl Background {
+    fn start(args: &[&str], out: &Path) -> Background {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
+            .arg("matrix")
+            .args(["--kernel", OLD, "--accel", "tcg", "--out"])
+            .arg(out)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start vethbench matrix");
+        let stderr = child.stderr.take().expect("stderr");
+        Background {
+            child,
+            lines: BufReader::new(stderr).lines(),
+            seen: String::new(),
+        }
+    }
+
+    /// Reads stderr until a line holds `needle` (fails the test if it never comes).
+    fn wait_for(&mut self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        for line in self.lines.by_ref() {
+            let line = line.expect("read stderr");
+            self.seen += &line;
+            self.seen.push('\n');
+            if line.contains(needle) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no '{needle}' in 240 s:\n{}",
+                self.seen
+            );
+        }
+        panic!("'{needle}' never came:\n{}", self.seen);
+    }
+
+    /// Sends SIGINT, then reads the rest and waits: the exit code and everything printed.
+    fn interrupt(mut self) -> (Option<i32>, String, u32) {
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
+        .expect("SIGINT");
+        for line in self.lines.by_ref().map_while(Result::ok) {
+            self.seen += &line;
+            self.seen.push('\n');
+        }
+        let status = self.child.wait().expect("wait");
+        (status.code(), self.seen, self.child.id())
+    }
+}
+
 #[test]
 fn matrix_interrupted_mid_boot_leaves_no_qemu() {
     if skip_without_guests("matrix_interrupted_mid_boot_leaves_no_qemu") {
@@ -190,45 +252,27 @@ fn matrix_interrupted_mid_boot_leaves_no_qemu() {
     }
     let _lock = HostLock::exclusive();
     let out_dir = fresh_dir("matrix-int");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
-        .args([
-            "matrix", "--kernel", OLD, "--accel", "tcg", "--name", "cut", "--out",
-        ])
-        .arg(&out_dir)
-        .args(["--", "--mode", "throughput", "--duration", "0.5"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start vethbench matrix");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let mut seen = String::new();
-    let deadline = Instant::now() + Duration::from_secs(240);
-    for line in lines.by_ref() {
-        let line = line.expect("read stderr");
-        seen += &line;
-        seen.push('\n');
-        if line.contains("booting") || Instant::now() > deadline {
-            break;
-        }
-    }
-    assert!(seen.contains("booting"), "never got to booting:\n{seen}");
+    let args = [
+        "--name",
+        "cut",
+        "--",
+        "--mode",
+        "throughput",
+        "--duration",
+        "0.5",
+    ];
+    let mut bg = Background::start(&args, &out_dir);
+    bg.wait_for("booting");
     // QEMU is up and the kernel is booting (TCG boots in seconds, not less than one).
     std::thread::sleep(Duration::from_millis(1500));
     assert!(!qemus().is_empty(), "QEMU runs while the guest boots");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .expect("SIGINT");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(130), "{seen}{}", rest.join("\n"));
+    let (code, seen, pid) = bg.interrupt();
+    assert_eq!(code, Some(130), "{seen}");
     assert_eq!(qemus(), "", "no QEMU left after Ctrl-C");
     let summary = json(&out_dir.join("matrix-cut/matrix.json"));
     let st = summary["kernels"][0]["status"].as_str().unwrap_or("");
     assert!(st.starts_with("interrupted"), "{summary}");
-    let work = std::env::temp_dir().join(format!("vethbench-matrix.{}", child.id()));
+    let work = std::env::temp_dir().join(format!("vethbench-matrix.{pid}"));
     assert!(!work.exists(), "{} removed", work.display());
 }
 
@@ -463,52 +507,25 @@ fn matrix_interrupted_mid_run_keeps_what_the_guest_measured() {
     }
     let _lock = HostLock::exclusive();
     let out_dir = fresh_dir("matrix-midrun");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vethbench"))
-        .args([
-            "matrix", "--kernel", OLD, "--accel", "tcg", "--name", "mid", "--out",
-        ])
-        .arg(&out_dir)
-        .args([
-            "--",
-            "--mode",
-            "throughput",
-            "--mode",
-            "latency",
-            "--duration",
-            "30",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start vethbench matrix");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let mut seen = String::new();
-    for line in lines.by_ref() {
-        let line = line.expect("read stderr");
-        seen += &line;
-        seen.push('\n');
-        // The guest's first run has started (its trial's progress line ends only with it).
-        if line.contains("vethbench run: throughput mode") {
-            break;
-        }
-    }
-    assert!(
-        seen.contains("vethbench run: throughput mode"),
-        "the guest's run never started:\n{seen}"
-    );
+    let args = [
+        "--name",
+        "mid",
+        "--",
+        "--mode",
+        "throughput",
+        "--mode",
+        "latency",
+        "--duration",
+        "30",
+    ];
+    let mut bg = Background::start(&args, &out_dir);
+    // The guest's first run has started (its trial's progress line ends only with it).
+    bg.wait_for("vethbench run: throughput mode");
     // Topology, warm-up, then a few seconds into the 30 s trial.
     std::thread::sleep(Duration::from_secs(8));
     let asked = Instant::now();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .expect("SIGINT");
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().expect("wait");
-    let rest = rest.join("\n");
-    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    let (code, rest, _) = bg.interrupt();
+    assert_eq!(code, Some(130), "{rest}");
     assert!(
         asked.elapsed() < Duration::from_secs(60),
         "stopped well before the 30 s trial and the second run would have ended: {:?}",
