@@ -49,9 +49,7 @@ fn try_lock(id: &RunId) -> Result<Attempt, SetupError> {
             if e.kind() != ErrorKind::WouldBlock {
                 return Err(SetupError::io(&path, e));
             }
-            let mut text = String::new();
-            let _ = file.read_to_string(&mut text);
-            return Ok(Attempt::Held(text.trim().parse().ok()));
+            return Ok(Attempt::Held(holder_pid(&mut file)));
         }
         // The previous holder may have removed the file between our open and our lock: then we
         // locked an orphan, and must lock the file that is there now.
@@ -61,6 +59,23 @@ fn try_lock(id: &RunId) -> Result<Attempt, SetupError> {
         };
         if same {
             return Ok(Attempt::Got(file));
+        }
+    }
+}
+
+/// The pid a held lock file names. The holder writes it right after taking the lock, so a reader
+/// in between finds the previous holder's pid (a process that has ended) or nothing: it waits a
+/// moment for the new one, and never names a process that has ended.
+fn holder_pid(file: &mut File) -> Option<u32> {
+    let deadline = Instant::now() + Duration::from_millis(200);
+    loop {
+        let mut text = String::new();
+        let read = file.rewind().and_then(|()| file.read_to_string(&mut text));
+        let pid = read.ok().and_then(|_| text.trim().parse::<u32>().ok());
+        match pid {
+            Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => return Some(pid),
+            _ if Instant::now() >= deadline => return None,
+            _ => std::thread::sleep(Duration::from_millis(2)),
         }
     }
 }
@@ -161,5 +176,30 @@ mod tests {
         assert_eq!(Lease::holder(&id), None);
         let again = Lease::acquire(&id).unwrap();
         again.remove_file().unwrap();
+    }
+
+    #[test]
+    fn a_holder_that_has_not_written_its_pid_yet_is_never_named_by_the_previous_one() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped a_holder_that_has_not_written_its_pid_yet_is_never_named_by_the_previous_one: needs root (/run/vethbench)");
+            return;
+        }
+        let id = RunId::new(&format!("tl{}", &RunId::generate().as_str()[..8])).unwrap();
+        // The lock taken, the file still naming an ended process (above any pid the kernel gives).
+        let path = lock_path(&id);
+        std::fs::create_dir_all(STATE_DIR).unwrap();
+        std::fs::write(&path, "4294967295").unwrap();
+        let held = File::open(&path).unwrap();
+        // SAFETY: flock on a valid, owned descriptor.
+        assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+        assert_eq!(
+            Lease::holder(&id),
+            Some(0),
+            "held, by a process not named yet"
+        );
+        std::fs::write(&path, std::process::id().to_string()).unwrap();
+        assert_eq!(Lease::holder(&id), Some(std::process::id()));
+        drop(held);
+        remove_lock_file(&id).unwrap();
     }
 }
